@@ -1,0 +1,31 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NodaTime;
+
+namespace Matrix.Rooms.Domain.Events;
+
+/// <summary>JSON options for Matrix wire JSON: names come from attributes, numbers stay numbers.</summary>
+public static class MatrixJson
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.General)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+}
+
+/// <summary><c>origin_server_ts</c> and friends: a NodaTime <see cref="Instant"/> as integer milliseconds since the Unix epoch.</summary>
+public sealed class UnixMillisInstantConverter : JsonConverter<Instant>
+{
+    public override Instant Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType switch
+        {
+            JsonTokenType.Number when reader.TryGetInt64(out var ms) => Instant.FromUnixTimeMilliseconds(ms),
+            JsonTokenType.Null => default,
+            _ => throw new JsonException("origin_server_ts must be an integer number of milliseconds"),
+        };
+
+    public override void Write(Utf8JsonWriter writer, Instant value, JsonSerializerOptions options) =>
+        writer.WriteNumberValue(value.ToUnixTimeMilliseconds());
+}
