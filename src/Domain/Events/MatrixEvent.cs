@@ -148,7 +148,13 @@ public sealed record CreateEvent : MatrixEvent
 public sealed record MemberEvent : MatrixEvent
 {
     [JsonIgnore] public string? Membership => ContentString("membership");
-    [JsonIgnore] public bool IsGuest => Unsigned?["guest"] is JsonValue v && v.TryGetValue<bool>(out var g) && g;
+    /// <summary>
+    /// Unsigned key marking a member event of a local guest account. Guests are a homeserver-local notion the spec
+    /// gives no event field for; the engine records it beside the event so projections can find the guests.
+    /// </summary>
+    public const string GuestMarker = "net.matrix_rooms.guest";
+
+    [JsonIgnore] public bool IsGuest => Unsigned?[GuestMarker] is JsonValue v && v.TryGetValue<bool>(out var g) && g;
 }
 
 public sealed record PowerLevelsEvent : MatrixEvent;

@@ -29,3 +29,16 @@ public sealed class UnixMillisInstantConverter : JsonConverter<Instant>
     public override void Write(Utf8JsonWriter writer, Instant value, JsonSerializerOptions options) =>
         writer.WriteNumberValue(value.ToUnixTimeMilliseconds());
 }
+
+/// <summary>
+/// Reads and writes a <see cref="MatrixEvent"/> held in a property of the base type: written as its concrete type,
+/// read back through <see cref="MatrixEvent.FromJson(System.Text.Json.Nodes.JsonObject)"/> so the subtype follows <c>type</c>.
+/// </summary>
+public sealed class MatrixEventConverter : JsonConverter<MatrixEvent>
+{
+    public override MatrixEvent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        System.Text.Json.Nodes.JsonNode.Parse(ref reader) is System.Text.Json.Nodes.JsonObject obj ? MatrixEvent.FromJson(obj) : null;
+
+    public override void Write(Utf8JsonWriter writer, MatrixEvent value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value, value.GetType(), MatrixJson.Options);
+}

@@ -1,0 +1,76 @@
+using System.Text.Json.Nodes;
+using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+using NodaTime;
+
+namespace Matrix.Rooms.Domain.Rooms;
+
+/// <summary>
+/// Turns a <see cref="RoomCommand"/> into the event it would send (<see cref="Draft"/>) and decides whether that event
+/// may be appended to the room as it stands (<see cref="Decide"/>). The authorization rules decide; this class adds
+/// only the client-server API's own checks that the rules do not make (e.g. "unban someone who is not banned").
+/// </summary>
+public static class RoomDecider
+{
+    public static MatrixEvent Draft(RoomCommand command, Instant now) => command switch
+    {
+        InviteUser c => Member(c, c.UserId, Memberships.Invite, c.Reason, now),
+        JoinRoom c => Member(c, c.Sender, Memberships.Join, c.Reason, now, c.DisplayName),
+        LeaveRoom c => Member(c, c.Sender, Memberships.Leave, c.Reason, now),
+        KickUser c => Member(c, c.UserId, Memberships.Leave, c.Reason, now),
+        BanUser c => Member(c, c.UserId, Memberships.Ban, c.Reason, now),
+        UnbanUser c => Member(c, c.UserId, Memberships.Leave, c.Reason, now),
+        KnockRoom c => Member(c, c.Sender, Memberships.Knock, c.Reason, now),
+        SetRoomState c => MatrixEvent.Create(c.EventType, c.RoomId, c.Sender, c.StateKey, (JsonObject)c.Content.DeepClone(), now),
+        SendRoomEvent c => MatrixEvent.Create(c.EventType, c.RoomId, c.Sender, null, (JsonObject)c.Content.DeepClone(), now),
+        _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "Unknown room command"),
+    };
+
+    /// <summary>The state the decision reads: the authorization rules' auth events plus what the command's own checks need.</summary>
+    public static IReadOnlyList<StateKey> StateNeeded(RoomCommand command, MatrixEvent draft)
+    {
+        var keys = EventAuth.AuthEventKeys(draft).ToList();
+        if (command.SenderIsGuest) keys.Add(new StateKey(EventTypes.GuestAccess, ""));
+        return keys.Distinct().ToList();
+    }
+
+    /// <param name="previousEventId">The room's last event, which becomes the draft's <c>prev_events</c>.</param>
+    public static Result<MatrixEvent> Decide(RoomCommand command, MatrixEvent draft, IAuthState state, string? previousEventId)
+    {
+        if (state.Get(new StateKey(EventTypes.Create, "")) is not CreateEvent create)
+            return MatrixError.NotFound($"Unknown room {command.RoomId}");
+        if (RoomVersion.Get(create.RoomVersion) is not { } version)
+            return MatrixError.UnsupportedRoomVersion($"Room version {create.RoomVersion} is not supported");
+        draft = draft.After(previousEventId, version);
+
+        var precondition = command switch
+        {
+            UnbanUser c when MembershipOf(state, command.RoomId, c.UserId) != Memberships.Ban =>
+                MatrixError.Forbidden($"{c.UserId} is not banned from the room"),
+            KickUser c when MembershipOf(state, command.RoomId, c.UserId) is not (Memberships.Join or Memberships.Invite or Memberships.Knock) =>
+                MatrixError.Forbidden($"{c.UserId} is not in the room"),
+            LeaveRoom c when MembershipOf(state, command.RoomId, c.Sender) is null or Memberships.Leave =>
+                MatrixError.Forbidden($"{c.Sender} is not in the room"),
+            _ => null,
+        };
+        if (precondition is not null) return precondition;
+
+        var decision = EventAuth.Check(draft, state, version);
+        return decision.Allowed ? draft : MatrixError.Forbidden(decision.Explanation);
+    }
+
+    private static string? MembershipOf(IAuthState state, string roomId, string userId) =>
+        (state.Get(new StateKey(EventTypes.Member, userId)) as MemberEvent)?.Membership;
+
+    private static MatrixEvent Member(RoomCommand c, string target, string membership, string? reason, Instant now, string? displayName = null)
+    {
+        var content = new JsonObject { ["membership"] = membership };
+        if (!string.IsNullOrEmpty(reason)) content["reason"] = reason;
+        if (!string.IsNullOrEmpty(displayName)) content["displayname"] = displayName;
+        var ev = MatrixEvent.Create(EventTypes.Member, c.RoomId, c.Sender, target, content, now);
+        return c.SenderIsGuest && target == c.Sender
+            ? ev with { Unsigned = new JsonObject { [MemberEvent.GuestMarker] = true } }
+            : ev;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using Marten;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Infrastructure.Http;
+using Microsoft.Extensions.Options;
+using NodaTime;
+
+namespace Matrix.Rooms.Host.Features.Accounts;
+
+/// <summary><c>GET/POST /login</c> (<c>m.login.password</c>), <c>GET /account/whoami</c>, <c>POST /logout</c>.</summary>
+public static class LoginEndpoints
+{
+    public static void MapLogin(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/login", () => MatrixHttp.Ok(new JsonObject
+        {
+            ["flows"] = new JsonArray(new JsonObject { ["type"] = "m.login.password" }),
+        }));
+
+        api.MapPost("/login", async (HttpContext http, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
+            CancellationToken ct) =>
+        {
+            var body = await http.Request.ReadObjectAsync(ct);
+            var type = body.RequiredString("type");
+            if (type != "m.login.password")
+                return MatrixHttp.Error(new MatrixError(400, "M_UNKNOWN", $"Unknown login type {type}"));
+            var user = body.OptionalObject("identifier") is { } identifier
+                ? identifier.OptionalString("type") == "m.id.user"
+                    ? identifier.RequiredString("user")
+                    : throw new MatrixException(new MatrixError(400, "M_UNKNOWN", "Only m.id.user identifiers are supported"))
+                : body.RequiredString("user"); // the deprecated top-level form
+            var password = body.RequiredString("password");
+            var userId = user.StartsWith('@') ? user : $"@{user.ToLowerInvariant()}:{options.Value.ServerName}";
+
+            var account = await session.LoadAsync<Account>(userId, ct);
+            if (account?.PasswordHash is null || !PasswordHasher.Verify(password, account.PasswordHash))
+                return MatrixHttp.Error(MatrixError.Forbidden("Invalid username or password"));
+
+            var deviceId = body.OptionalString("device_id") ?? AccessTokens.NewDeviceId();
+            var token = AccessTokens.Issue(session, userId, deviceId, isGuest: false, clock.GetCurrentInstant());
+            await session.SaveChangesAsync(ct);
+            return MatrixHttp.Ok(new JsonObject
+            {
+                ["user_id"] = userId,
+                ["access_token"] = token,
+                ["device_id"] = deviceId,
+                ["home_server"] = options.Value.ServerName,
+            });
+        });
+
+        api.MapGet("/account/whoami", async (HttpContext http) =>
+        {
+            var caller = await http.RequireCallerAsync();
+            return MatrixHttp.Ok(new JsonObject { ["user_id"] = caller.UserId, ["device_id"] = caller.DeviceId, ["is_guest"] = caller.IsGuest });
+        });
+
+        api.MapPost("/logout", async (HttpContext http, IDocumentSession session, CancellationToken ct) =>
+        {
+            var caller = await http.RequireCallerAsync();
+            session.Delete<AccessTokenRecord>(caller.TokenId);
+            await session.SaveChangesAsync(ct);
+            return MatrixHttp.Ok(new JsonObject());
+        });
+    }
+}

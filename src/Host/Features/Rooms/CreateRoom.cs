@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+using Marten;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Identifiers;
+using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Infrastructure.Http;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Wolverine;
+
+namespace Matrix.Rooms.Host.Features.Rooms;
+
+public sealed record CreateRoomResult(string? RoomId, MatrixError? Error);
+
+/// <summary>Starts the room's stream with its first events (see <see cref="CreateRoomDecider"/>).</summary>
+public static class CreateRoomHandler
+{
+    public static CreateRoomResult Handle(CreateRoom command, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock)
+    {
+        var roomId = command.RoomId ?? RoomId.New(options.Value.ServerName);
+        var decided = CreateRoomDecider.Decide(command, roomId, clock.GetCurrentInstant());
+        if (!decided.IsSuccess) return new CreateRoomResult(null, decided.Error);
+        session.Events.StartStream(roomId, decided.Value);
+        return new CreateRoomResult(roomId, null);
+    }
+}
+
+public static class CreateRoomEndpoint
+{
+    public static void MapCreateRoom(this IEndpointRouteBuilder api) =>
+        api.MapPost("/createRoom", async (HttpContext http, IMessageBus bus, CancellationToken ct) =>
+        {
+            var caller = await http.RequireCallerAsync();
+            var body = await http.Request.ReadObjectAsync(ct);
+            if (caller.IsGuest) return MatrixHttp.Error(MatrixError.GuestAccessForbidden("Guests cannot create rooms"));
+            var command = new CreateRoom
+            {
+                Creator = caller.UserId,
+                Preset = body.OptionalString("preset"),
+                Visibility = body.OptionalString("visibility"),
+                Name = body.OptionalString("name"),
+                Topic = body.OptionalString("topic"),
+                RoomVersion = body.OptionalString("room_version") ?? Domain.Authorization.RoomVersion.Default.Id,
+                Invite = body.OptionalStrings("invite"),
+                IsDirect = body.OptionalBool("is_direct") ?? false,
+                CreationContent = body.OptionalObject("creation_content"),
+                PowerLevelContentOverride = body.OptionalObject("power_level_content_override"),
+                InitialState = body.OptionalArray("initial_state")?.Select(ParseInitialState).ToList() ?? [],
+            };
+            var result = await bus.InvokeAsync<CreateRoomResult>(command, ct);
+            return result.Error is not null
+                ? MatrixHttp.Error(result.Error)
+                : MatrixHttp.Ok(new JsonObject { ["room_id"] = result.RoomId });
+        });
+
+    private static InitialStateEvent ParseInitialState(JsonNode? node)
+    {
+        if (node is not JsonObject item) throw new MatrixException(MatrixError.BadJson("initial_state entries must be objects"));
+        return new InitialStateEvent(item.RequiredString("type"), item.OptionalString("state_key") ?? "",
+            item.OptionalObject("content") ?? throw new MatrixException(MatrixError.MissingParam("initial_state[].content")));
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text.Json.Nodes;
+using Marten;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Identifiers;
+using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Projections.Documents;
+using Wolverine;
+
+namespace Matrix.Rooms.Host.Features.Rooms;
+
+/// <summary>
+/// The membership endpoints (spec client-server API → "Room membership"): invite, join, leave, kick, ban, unban, knock,
+/// and <c>PUT /state</c>. Each parses its body, sends the command over the bus and maps the result.
+/// </summary>
+public static class RoomEndpoints
+{
+    public static void MapRoomMembership(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/rooms/{roomId}/invite", Invite);
+        api.MapPost("/rooms/{roomId}/join", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, roomId, bus, ct));
+        api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
+            Join(http, roomIdOrAlias, bus, ct, includeRoomId: true));
+        api.MapPost("/rooms/{roomId}/leave", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, roomId, bus, ct, (caller, body) => new LeaveRoom { RoomId = roomId, Sender = caller.UserId, Reason = body.OptionalString("reason") }));
+        api.MapPost("/rooms/{roomId}/kick", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, roomId, bus, ct, (caller, body) => new KickUser
+                { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") }));
+        api.MapPost("/rooms/{roomId}/ban", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, roomId, bus, ct, (caller, body) => new BanUser
+                { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") }));
+        api.MapPost("/rooms/{roomId}/unban", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, roomId, bus, ct, (caller, body) => new UnbanUser
+                { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") }));
+        api.MapPost("/knock/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
+            Send(http, roomIdOrAlias, bus, ct, (caller, body) => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, Reason = body.OptionalString("reason") },
+                includeRoomId: true));
+        api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, string roomId, string eventType, string stateKey,
+            IMessageBus bus, CancellationToken ct) => SetState(http, roomId, eventType, stateKey, bus, ct));
+        api.MapPut("/rooms/{roomId}/state/{eventType}", (HttpContext http, string roomId, string eventType, IMessageBus bus,
+            CancellationToken ct) => SetState(http, roomId, eventType, "", bus, ct));
+        api.MapGet("/rooms/{roomId}/joined_members", JoinedMembers);
+    }
+
+    /// <summary>
+    /// <c>POST /rooms/{roomId}/invite</c>: with <c>user_id</c> an invite by Matrix ID. The seed's legacy path
+    /// (<c>/_matrix/client/api/v1/rooms/{roomId}/invite</c>) maps here too.
+    /// </summary>
+    public static async Task<IResult> Invite(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
+        await Send(http, roomId, bus, ct, (caller, body) =>
+        {
+            if (body.OptionalString("user_id") is null && (body.ContainsKey("medium") || body.ContainsKey("address") || body.ContainsKey("id_server")))
+                throw new MatrixException(new MatrixError(400, "M_UNRECOGNIZED",
+                    "Invites by third-party identifier are not available on this server yet"));
+            if (caller.IsGuest) throw new MatrixException(MatrixError.GuestAccessForbidden("Guests cannot invite users"));
+            return new InviteUser { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
+        });
+
+    private static Task<IResult> Join(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false) =>
+        Send(http, roomId, bus, ct, (caller, body) => new JoinRoom
+        {
+            RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason"),
+        }, includeRoomId);
+
+    private static Task<IResult> SetState(HttpContext http, string roomId, string eventType, string stateKey, IMessageBus bus,
+        CancellationToken ct) =>
+        Send(http, roomId, bus, ct, (caller, body) => new SetRoomState
+        {
+            RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, EventType = eventType, StateKey = stateKey, Content = body,
+        }, includeEventId: true);
+
+    private static async Task<IResult> Send(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct,
+        Func<Caller, JsonObject, RoomCommand> command, bool includeRoomId = false, bool includeEventId = false)
+    {
+        var caller = await http.RequireCallerAsync();
+        ValidateRoomId(roomId);
+        var body = await http.Request.ReadObjectAsync(ct);
+        var result = await bus.InvokeAsync<RoomCommandResult>(command(caller, body), ct);
+        if (result.Error is not null) return MatrixHttp.Error(result.Error);
+        var response = new JsonObject();
+        if (includeRoomId) response["room_id"] = result.RoomId;
+        if (includeEventId) response["event_id"] = result.EventId;
+        return MatrixHttp.Ok(response);
+    }
+
+    /// <summary><c>GET /rooms/{roomId}/joined_members</c>, read from the <see cref="RoomMember"/> projection.</summary>
+    private static async Task<IResult> JoinedMembers(HttpContext http, string roomId, IQuerySession session, CancellationToken ct)
+    {
+        var caller = await http.RequireCallerAsync();
+        ValidateRoomId(roomId);
+        var own = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
+        if (own?.Membership != Memberships.Join)
+            return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} is not joined to room {roomId}"));
+        var joined = await session.Query<RoomMember>()
+            .Where(m => m.RoomId == roomId && m.Membership == Memberships.Join)
+            .ToListAsync(ct);
+        var members = new JsonObject();
+        foreach (var m in joined.OrderBy(m => m.UserId, StringComparer.Ordinal))
+            members[m.UserId] = new JsonObject { ["display_name"] = m.DisplayName, ["avatar_url"] = m.AvatarUrl };
+        return MatrixHttp.Ok(new JsonObject { ["joined"] = members });
+    }
+
+    public static IResult EventIdOrError(RoomCommandResult result) =>
+        result.Error is not null ? MatrixHttp.Error(result.Error) : MatrixHttp.Ok(new JsonObject { ["event_id"] = result.EventId });
+
+    public static void ValidateRoomId(string roomId)
+    {
+        if (!RoomId.IsValid(roomId)) throw new MatrixException(MatrixError.InvalidParam($"Not a valid room ID: {roomId}"));
+    }
+
+    private static string TargetUser(JsonObject body)
+    {
+        var userId = body.RequiredString("user_id");
+        return UserId.IsValid(userId) ? userId : throw new MatrixException(MatrixError.InvalidParam($"Not a valid user ID: {userId}"));
+    }
+}

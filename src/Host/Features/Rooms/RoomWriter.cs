@@ -1,0 +1,52 @@
+using Marten;
+using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Projections.Documents;
+using NodaTime;
+
+namespace Matrix.Rooms.Host.Features.Rooms;
+
+/// <summary>The answer to a room command: the new event's ID, or the Matrix error that refused it (nothing appended).</summary>
+public sealed record RoomCommandResult(string RoomId, string? EventId, MatrixError? Error)
+{
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>
+/// The write path every room command shares: draft the event, load only the state entries the rules need, decide,
+/// and append with the stream version read before deciding. A concurrent append to the same room makes Marten throw
+/// a concurrency exception; Wolverine's retry policy then runs the whole decision again on the new state.
+/// </summary>
+public static class RoomWriter
+{
+    public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
+        CancellationToken ct)
+    {
+        var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
+        var (head, state) = await LoadAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), ct);
+        if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
+
+        var decided = RoomDecider.Decide(command, draft, state, head.LastEventId);
+        if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
+
+        session.Events.Append(command.RoomId, head.StreamVersion + 1, decided.Value);
+        return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
+    }
+
+    /// <summary>
+    /// Loads the room's head and the current state entries for <paramref name="keys"/> in one round trip — a handful
+    /// of rows whatever the room's size.
+    /// </summary>
+    public static async Task<(RoomHead? Head, DictionaryAuthState State)> LoadAsync(IQuerySession session, string roomId,
+        IEnumerable<StateKey> keys, CancellationToken ct)
+    {
+        var ids = keys.Select(k => RoomStateEntry.IdFor(roomId, k)).Distinct().ToArray();
+        var batch = session.CreateBatchQuery();
+        var head = batch.Load<RoomHead>(roomId);
+        var entries = batch.LoadMany<RoomStateEntry>().ById(ids);
+        await batch.Execute(ct);
+        return (await head, DictionaryAuthState.FromEvents((await entries).Select(e => e.Event)));
+    }
+}

@@ -1,0 +1,119 @@
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using Marten.Exceptions;
+using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Client;
+using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Projections;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Serialization.SystemTextJson;
+using Npgsql;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Marten;
+
+namespace Matrix.Rooms.Host.Infrastructure;
+
+/// <summary>The Host's wiring, in two calls: <see cref="AddMatrixRooms"/> on the builder and <see cref="UseMatrixRoomsApi"/> on the app.</summary>
+public static class HostRegistration
+{
+    public const string DefaultUrl = "http://127.0.0.1:8008";
+
+    public static WebApplicationBuilder AddMatrixRooms(this WebApplicationBuilder builder)
+    {
+        // --urls / ASPNETCORE_URLS win; otherwise serve on the Matrix convention's port, loopback only.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+
+        builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
+        builder.Services.AddSingleton<IClock>(SystemClock.Instance);
+        builder.Services.AddSingleton<DatabaseConnection>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
+
+        builder.Services.AddMarten(sp =>
+            {
+                var options = new StoreOptions();
+                options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString,
+                    sp.GetRequiredService<IConfiguration>()["MatrixRooms:Schema"]);
+                options.Events.AppendMode = EventAppendMode.Rich;
+                options.Schema.For<Account>();
+                options.Schema.For<AccessTokenRecord>().Index(x => x.UserId);
+                options.Schema.For<SentTransaction>();
+                return options;
+            })
+            .UseLightweightSessions()
+            .IntegrateWithWolverine();
+
+        builder.Host.UseWolverine(opts =>
+        {
+            opts.UseRuntimeCompilation();
+            opts.Policies.AutoApplyTransactions();
+            opts.Policies.UseDurableLocalQueues();
+            opts.Services.AddSingleton<IClock>(SystemClock.Instance);
+            opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
+
+            // Another writer appended to the room between our read and our append: decide again on the new state.
+            opts.OnException<EventStreamUnexpectedMaxEventIdException>()
+                .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50),
+                    TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+            opts.OnException<ConcurrencyException>()
+                .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50));
+            opts.OnException<NpgsqlException>(e => e.IsTransient)
+                .RetryWithCooldown(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
+        });
+        return builder;
+    }
+
+    public static WebApplication UseMatrixRoomsApi(this WebApplication app)
+    {
+        app.UseMiddleware<MatrixErrorMiddleware>();
+        app.MapVersions();
+        foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
+        {
+            var api = app.MapGroup(prefix);
+            api.MapRegister();
+            api.MapLogin();
+            api.MapCreateRoom();
+            api.MapRoomMembership();
+            api.MapSendEvent();
+        }
+        // The seed's 2015 path for inviting (spec r0 predecessor).
+        app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite);
+        app.MapFallback((HttpContext http) =>
+            MatrixHttp.Error(Domain.Errors.MatrixError.Unrecognized($"Unrecognized request: {http.Request.Method} {http.Request.Path}")));
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var options = app.Services.GetRequiredService<IOptions<MatrixRoomsOptions>>().Value;
+            foreach (var url in app.Urls)
+                Console.WriteLine($"Matrix.Rooms serving {options.ServerName} on {url}");
+        });
+        return app;
+    }
+
+    /// <summary>Runs the server or a command-line command; a missing PostgreSQL installation is one clear line and exit code 2.</summary>
+    public static async Task<int> RunMatrixRoomsAsync(this WebApplication app, string[] args)
+    {
+        try
+        {
+            return await app.RunJasperFxCommands(args);
+        }
+        catch (Exception e) when (Find<PostgresBinariesNotFoundException>(e) is { } missing)
+        {
+            await Console.Error.WriteLineAsync(missing.Message);
+            return 2;
+        }
+    }
+
+    private static T? Find<T>(Exception? e) where T : Exception => e switch
+    {
+        null => null,
+        T match => match,
+        AggregateException agg => agg.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
+        _ => Find<T>(e.InnerException),
+    };
+}

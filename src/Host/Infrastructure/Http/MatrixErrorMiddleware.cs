@@ -1,0 +1,67 @@
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+using Microsoft.AspNetCore.Http.Features;
+using Npgsql;
+
+namespace Matrix.Rooms.Host.Infrastructure.Http;
+
+/// <summary>
+/// Every failure leaves as Matrix error JSON: <see cref="MatrixException"/> as its error, an oversized body as
+/// <c>413 M_TOO_LARGE</c>, a database outage as <c>503 M_UNKNOWN</c> (the client may retry; nothing was acknowledged),
+/// anything else as <c>500 M_UNKNOWN</c> — never an HTML page. Empty 404/405 responses become <c>M_UNRECOGNIZED</c>.
+/// </summary>
+public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixErrorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+            if (context.Response is { HasStarted: false, StatusCode: 404 or 405 } && context.Response.ContentLength is null or 0)
+                await Write(context, MatrixError.Unrecognized("Unrecognized request") with { Status = context.Response.StatusCode });
+        }
+        catch (MatrixException e)
+        {
+            await Write(context, e.Error);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await Write(context, MatrixError.TooLarge("The request body is too large"));
+        }
+        catch (BadHttpRequestException e)
+        {
+            await Write(context, MatrixError.BadJson(e.Message) with { Status = e.StatusCode });
+        }
+        catch (Exception e) when (IsDatabaseUnavailable(e))
+        {
+            logger.LogWarning(e, "Database unavailable while handling {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Write(context, MatrixError.Unknown(503, "The database is unavailable; try again shortly"));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Unhandled error for {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Write(context, MatrixError.Unknown(500, "Internal server error"));
+        }
+    }
+
+    private static bool IsDatabaseUnavailable(Exception e) => e switch
+    {
+        NpgsqlException { IsTransient: true } => true,
+        NpgsqlException { InnerException: System.Net.Sockets.SocketException } => true,
+        PostgresException { SqlState: "57P01" or "57P02" or "57P03" } => true,
+        _ => e.InnerException is { } inner && IsDatabaseUnavailable(inner),
+    };
+
+    private static async Task Write(HttpContext context, MatrixError error)
+    {
+        if (context.Response.HasStarted) return;
+        context.Response.Clear();
+        context.Response.StatusCode = error.Status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(error.ToJson().ToJsonString(MatrixJson.Options));
+    }
+}

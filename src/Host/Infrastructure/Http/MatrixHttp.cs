@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+
+namespace Matrix.Rooms.Host.Infrastructure.Http;
+
+/// <summary>Matrix JSON in and out: results, errors, and reading a request body with the spec's error codes.</summary>
+public static class MatrixHttp
+{
+    public static IResult Ok(JsonNode body) => Results.Text(body.ToJsonString(MatrixJson.Options), "application/json", statusCode: 200);
+
+    public static IResult Ok(object body) =>
+        Results.Text(JsonSerializer.Serialize(body, body.GetType(), MatrixJson.Options), "application/json", statusCode: 200);
+
+    public static IResult Error(MatrixError error) =>
+        Results.Text(error.ToJson().ToJsonString(MatrixJson.Options), "application/json", statusCode: error.Status);
+
+    public static IResult From<T>(Result<T> result, Func<T, JsonNode> body) =>
+        result.IsSuccess ? Ok(body(result.Value)) : Error(result.Error!);
+
+    /// <summary>
+    /// Reads the body as a JSON object: not JSON → <c>400 M_NOT_JSON</c>; JSON but not an object → <c>400 M_BAD_JSON</c>.
+    /// An empty body reads as <c>{}</c>, which several endpoints allow.
+    /// </summary>
+    public static async Task<JsonObject> ReadObjectAsync(this HttpRequest request, CancellationToken ct = default)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, ct);
+        if (buffer.Length == 0) return new JsonObject();
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            throw new MatrixException(MatrixError.NotJson($"Content not JSON: {e.Message}"));
+        }
+        return node as JsonObject ?? throw new MatrixException(MatrixError.BadJson("The request body must be a JSON object"));
+    }
+
+    public static string RequiredString(this JsonObject body, string name) =>
+        body.OptionalString(name) is { } value ? value : throw new MatrixException(MatrixError.MissingParam(name));
+
+    public static string? OptionalString(this JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => throw new MatrixException(MatrixError.BadJson($"'{name}' must be a string")),
+    };
+
+    public static bool? OptionalBool(this JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<bool>(out var b) => b,
+        _ => throw new MatrixException(MatrixError.BadJson($"'{name}' must be a boolean")),
+    };
+
+    public static JsonObject? OptionalObject(this JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonObject o => o,
+        _ => throw new MatrixException(MatrixError.BadJson($"'{name}' must be an object")),
+    };
+
+    public static JsonArray? OptionalArray(this JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonArray a => a,
+        _ => throw new MatrixException(MatrixError.BadJson($"'{name}' must be an array")),
+    };
+
+    public static IReadOnlyList<string> OptionalStrings(this JsonObject body, string name) =>
+        body.OptionalArray(name)?.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s)
+            ? s
+            : throw new MatrixException(MatrixError.BadJson($"'{name}' must be an array of strings"))).ToList() ?? [];
+}

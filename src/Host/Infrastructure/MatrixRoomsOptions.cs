@@ -1,0 +1,33 @@
+namespace Matrix.Rooms.Host.Infrastructure;
+
+/// <summary>Host settings (section <c>MatrixRooms</c>). Every value has a safe default.</summary>
+public sealed class MatrixRoomsOptions
+{
+    public const string Section = "MatrixRooms";
+
+    /// <summary>The server name: the part after ':' in this server's user and room IDs.</summary>
+    public string ServerName { get; set; } = "localhost";
+
+    /// <summary>Where the Host keeps its files (embedded PostgreSQL cluster, mail drop, keys). Relative to the repository root.</summary>
+    public string DataDirectory { get; set; } = ".data";
+
+    /// <summary>PBKDF2-HMAC-SHA256 iterations for new password hashes (OWASP 2023 recommends 600,000).</summary>
+    public int PasswordHashIterations { get; set; } = 600_000;
+
+    /// <summary>Allow <c>POST /register?kind=guest</c>.</summary>
+    public bool AllowGuestRegistration { get; set; } = true;
+
+    /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
+    public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
+
+    /// <summary>Resolves <see cref="DataDirectory"/>: absolute as given, else under the repository root (the folder holding
+    /// Matrix.Rooms.sln, found from the working directory upwards), else under the working directory.</summary>
+    public string ResolveDataDirectory()
+    {
+        if (Path.IsPathRooted(DataDirectory)) return DataDirectory;
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Matrix.Rooms.sln")))
+                return Path.Combine(dir.FullName, DataDirectory);
+        return Path.GetFullPath(DataDirectory);
+    }
+}

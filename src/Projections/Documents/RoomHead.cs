@@ -1,0 +1,13 @@
+namespace Matrix.Rooms.Projections.Documents;
+
+/// <summary>
+/// The tip of a room's timeline: its last event and the stream version after it. The write side reads it with the
+/// state rows (one batched round trip) to set <c>prev_events</c> and the expected version of the next append.
+/// </summary>
+public sealed record RoomHead
+{
+    /// <summary>The room ID (= the stream key).</summary>
+    public required string Id { get; init; }
+    public required string LastEventId { get; init; }
+    public long StreamVersion { get; init; }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using Alba;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Wolverine;
+
+namespace Matrix.Rooms.Host.Tests.Support;
+
+/// <summary>One Host (Alba, in memory HTTP) on its own database, shared by a test collection.</summary>
+public sealed class HostFixture : IAsyncLifetime
+{
+    public IAlbaHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var connectionString = TestDatabase.NewDatabase("host");
+        Host = await AlbaHost.For<Program>(builder =>
+        {
+            builder.UseSetting("ConnectionStrings:Marten", connectionString);
+            builder.UseSetting("MatrixRooms:PasswordHashIterations", "1000");
+            builder.ConfigureServices(services => services.RunWolverineInSoloMode());
+        });
+    }
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+
+    public IMessageBus Bus => Host.Services.CreateScope().ServiceProvider.GetRequiredService<IMessageBus>();
+
+    /// <summary>Sends a request and returns status and JSON body, whatever the status.</summary>
+    public async Task<(int Status, JsonObject Body)> SendAsync(HttpMethod method, string url, string? body = null, string? token = null)
+    {
+        var result = await Host.Scenario(s =>
+        {
+            if (method == HttpMethod.Get) s.Get.Url(url);
+            else if (method == HttpMethod.Put) s.Put.Text(body ?? "").ToUrl(url);
+            else if (method == HttpMethod.Delete) s.Delete.Url(url);
+            else s.Post.Text(body ?? "").ToUrl(url);
+            if (token is not null) s.WithBearerToken(token);
+            s.IgnoreStatusCode();
+        });
+        var text = await result.ReadAsTextAsync();
+        var json = string.IsNullOrEmpty(text) ? new JsonObject() : JsonNode.Parse(text) as JsonObject ?? new JsonObject();
+        return (result.Context.Response.StatusCode, json);
+    }
+
+    public Task<(int Status, JsonObject Body)> PostAsync(string url, JsonNode body, string? token = null) =>
+        SendAsync(HttpMethod.Post, url, body.ToJsonString(), token);
+
+    public async Task<JsonObject> PostOkAsync(string url, JsonNode body, string? token = null)
+    {
+        var (status, json) = await PostAsync(url, body, token);
+        status.Should().Be(200, $"POST {url} answered {json.ToJsonString()}");
+        return json;
+    }
+
+    /// <summary>Registers a new user (m.login.dummy) and returns its user ID and access token.</summary>
+    public async Task<(string UserId, string Token)> RegisterAsync(string? username = null)
+    {
+        username ??= "user" + Guid.NewGuid().ToString("N")[..10];
+        var json = await PostOkAsync("/_matrix/client/v3/register", new JsonObject
+        {
+            ["username"] = username, ["password"] = "correct horse battery", ["auth"] = new JsonObject { ["type"] = "m.login.dummy" },
+        });
+        return (json["user_id"]!.GetValue<string>(), json["access_token"]!.GetValue<string>());
+    }
+
+    public async Task<string> CreateRoomAsync(string token, JsonObject? body = null)
+    {
+        var json = await PostOkAsync("/_matrix/client/v3/createRoom", body ?? new JsonObject(), token);
+        return json["room_id"]!.GetValue<string>();
+    }
+
+    public static string Room(string roomId) => Uri.EscapeDataString(roomId);
+}
+
+[CollectionDefinition(Name)]
+public sealed class HostCollection : ICollectionFixture<HostFixture>
+{
+    public const string Name = "host";
+}

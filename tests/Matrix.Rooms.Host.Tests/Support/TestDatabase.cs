@@ -1,0 +1,36 @@
+using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Matrix.Rooms.Host.Tests.Support;
+
+/// <summary>
+/// One embedded PostgreSQL cluster per test run (the same launcher the Host uses), with a fresh database per fixture.
+/// Durability settings are relaxed here only: the tests never survive a crash anyway.
+/// </summary>
+public static class TestDatabase
+{
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    private static readonly Lazy<EmbeddedPostgres> Server = new(() =>
+    {
+        var server = EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(RepositoryRoot, ".data", "postgres-tests"),
+            ServerSettings = new Dictionary<string, string> { ["fsync"] = "off", ["synchronous_commit"] = "off", ["max_connections"] = "300" },
+        }, NullLogger.Instance);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        return server;
+    });
+
+    public static EmbeddedPostgres Cluster => Server.Value;
+
+    public static string NewDatabase(string purpose) =>
+        Server.Value.CreateDatabase($"test_{purpose}_{Guid.NewGuid():N}"[..40].ToLowerInvariant());
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Matrix.Rooms.sln"))) return dir.FullName;
+        return Path.GetTempPath();
+    }
+}
