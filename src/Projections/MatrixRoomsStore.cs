@@ -33,10 +33,15 @@ public static class MatrixRoomsStore
 
         options.Schema.For<RoomStateEntry>().Index(x => x.RoomId);
         options.Schema.For<RoomMember>().Index(x => x.RoomId).Index(x => x.UserId);
+        options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
+        options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
+        options.Schema.For<RoomEventLocation>();
 
         options.Projections.Add(new RoomStateProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomMemberProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomHeadProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new VisibilityTimelineProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new EventLocationProjection(), ProjectionLifecycle.Inline);
         return options;
     }
 }

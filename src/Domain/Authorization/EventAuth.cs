@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Identifiers;
 
@@ -66,13 +67,11 @@ public static class EventAuth
 
         // Since v1: If the content of the m.room.create event in the room state has the property m.federate set to
         // false, and the sender domain of the event does not match the sender domain of the create event, reject.
-        if (ctx.Create.Content["m.federate"] is System.Text.Json.Nodes.JsonValue federate
-            && federate.TryGetValue<bool>(out var federates) && !federates
-            && UserId.ServerOf(ev.Sender) is var senderServer
-            && (senderServer is null || senderServer != UserId.ServerOf(ctx.Create.Sender)))
+        var createServer = UserId.ServerOf(ctx.Create.Sender);
+        if (!Federates(ctx.Create) && UserId.ServerOf(ev.Sender) != createServer)
             return AuthDecision.Refuse(AuthRule.RoomNotFederated,
-                $"The room {ev.RoomId} is not federated (m.federate is false): only users of " +
-                $"{UserId.ServerOf(ctx.Create.Sender)} may take part, not {ev.Sender}");
+                $"The room {ev.RoomId} is not federated (m.federate is false): only users of {createServer} " +
+                $"may take part, not {ev.Sender}");
 
         // v1–v5: If type is m.room.aliases: …
         if (version.SpecialCaseAliasesAuth && ev.Type == AliasesType) return CheckAliases(ev);
@@ -177,13 +176,17 @@ public static class EventAuth
             $"{ev.Sender} sets the m.room.aliases of their own server {senderServer}");
     }
 
+    /// <summary>False only when the create event's content has <c>m.federate</c> set to <c>false</c>.</summary>
+    private static bool Federates(MatrixEvent create) =>
+        !(create.Content["m.federate"] is JsonValue federate && federate.TryGetValue<bool>(out var value) && !value);
+
     private static AuthDecision NoCreate(MatrixEvent ev) =>
         AuthDecision.Refuse(AuthRule.AuthEventsNoCreate,
             $"The room {Show(ev.RoomId)} has no m.room.create event, so no {ev.Type} event can be authorised in it");
 
     internal static string RoomVersionOf(MatrixEvent create) =>
         create.Content.TryGetPropertyValue("room_version", out var node)
-            ? node is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : node?.ToJsonString() ?? "null"
+            ? node is JsonValue v && v.TryGetValue<string>(out var s) ? s : node?.ToJsonString() ?? "null"
             : "1";
 
     internal static string Show(string? value) => string.IsNullOrEmpty(value) ? "(none)" : value;

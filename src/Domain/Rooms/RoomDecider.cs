@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Guests;
 using NodaTime;
 
 namespace Matrix.Rooms.Domain.Rooms;
@@ -31,7 +32,8 @@ public static class RoomDecider
     public static IReadOnlyList<StateKey> StateNeeded(RoomCommand command, MatrixEvent draft)
     {
         var keys = EventAuth.AuthEventKeys(draft).ToList();
-        if (command.SenderIsGuest) keys.Add(new StateKey(EventTypes.GuestAccess, ""));
+        // Guests' membership changes depend on guest_access; so does a guest_access change (it may withdraw access).
+        if (command.SenderIsGuest || draft.Type == EventTypes.GuestAccess) keys.Add(new StateKey(EventTypes.GuestAccess, ""));
         return keys.Distinct().ToList();
     }
 
@@ -43,6 +45,12 @@ public static class RoomDecider
         if (RoomVersion.Get(create.RoomVersion) is not { } version)
             return MatrixError.UnsupportedRoomVersion($"Room version {create.RoomVersion} is not supported");
         draft = draft.After(previousEventId, version);
+
+        // Spec "Guest Access": guests may join (only where guest_access is can_join) and leave, nothing else.
+        if (command.SenderIsGuest && draft is MemberEvent member &&
+            GuestPolicy.CheckMembershipChange(true, draft.Sender, draft.StateKey!, member.Membership,
+                (state.Get(new StateKey(EventTypes.GuestAccess, "")) as GuestAccessEvent)?.GuestAccess) is { } guestRefusal)
+            return guestRefusal;
 
         var precondition = command switch
         {

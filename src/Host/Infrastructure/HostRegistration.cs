@@ -2,7 +2,10 @@ using JasperFx;
 using JasperFx.Events;
 using Marten;
 using Marten.Exceptions;
+using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Guests;
+using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure.Http;
@@ -32,6 +35,8 @@ public static class HostRegistration
         builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
+        builder.Services.AddScoped<RoomReader>();
+        builder.Services.AddSingleton<GuestRegistrationLimiter>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
 
         builder.Services.AddMarten(sp =>
@@ -80,9 +85,10 @@ public static class HostRegistration
             api.MapCreateRoom();
             api.MapRoomMembership();
             api.MapSendEvent();
+            api.MapRoomReads();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
-        app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite);
+        app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite);
         app.MapFallback((HttpContext http) =>
             MatrixHttp.Error(Domain.Errors.MatrixError.Unrecognized($"Unrecognized request: {http.Request.Method} {http.Request.Path}")));
 

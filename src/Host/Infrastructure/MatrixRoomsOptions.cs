@@ -17,6 +17,9 @@ public sealed class MatrixRoomsOptions
     /// <summary>Allow <c>POST /register?kind=guest</c>.</summary>
     public bool AllowGuestRegistration { get; set; } = true;
 
+    /// <summary>Guest registrations allowed per client address per minute.</summary>
+    public int GuestRegistrationsPerMinute { get; set; } = 20;
+
     /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Domain.Visibility;
@@ -205,27 +204,5 @@ public class GuestPolicyTests
 
         refused.Should().BeGreaterThan(0);
         allocated.Should().Be(0);
-    }
-
-    /// <summary>The brief's target, checked coarsely (bench/ measures it): the best of several runs, so a busy machine passes.</summary>
-    [Fact]
-    public void Deciding_reaches_five_million_decisions_a_second()
-    {
-        var endpoints = Enum.GetValues<ClientEndpoint>();
-        const int Decisions = 2_000_000;
-        var refused = 0;
-        var best = double.MaxValue;
-        for (var run = 0; run < 7; run++)
-        {
-            var watch = Stopwatch.StartNew();
-            for (var i = 0; i < Decisions; i++)
-                if (GuestPolicy.CheckEndpoint(endpoints[i % endpoints.Length], (i & 1) == 0) is not null)
-                    refused++;
-            watch.Stop();
-            best = Math.Min(best, watch.Elapsed.TotalSeconds);
-        }
-
-        refused.Should().BeGreaterThan(0);
-        (Decisions / best).Should().BeGreaterThan(5_000_000, "the brief's target is 5,000,000 decisions/s on one core");
     }
 }

@@ -31,10 +31,12 @@ public sealed class HostFixture : IAsyncLifetime
     {
         var result = await Host.Scenario(s =>
         {
+            // Url(…) keeps the query string as given (ToUrl would escape it).
             if (method == HttpMethod.Get) s.Get.Url(url);
-            else if (method == HttpMethod.Put) s.Put.Text(body ?? "").ToUrl(url);
+            else if (method == HttpMethod.Put) s.Put.Url(url);
             else if (method == HttpMethod.Delete) s.Delete.Url(url);
-            else s.Post.Text(body ?? "").ToUrl(url);
+            else s.Post.Url(url);
+            if (method != HttpMethod.Get) s.Body.TextIs(body ?? "");
             if (token is not null) s.WithBearerToken(token);
             s.IgnoreStatusCode();
         });
@@ -71,6 +73,33 @@ public sealed class HostFixture : IAsyncLifetime
     }
 
     public static string Room(string roomId) => Uri.EscapeDataString(roomId);
+
+    public async Task<(string UserId, string Token)> RegisterGuestAsync()
+    {
+        var json = await PostOkAsync("/_matrix/client/v3/register?kind=guest", new JsonObject());
+        return (json["user_id"]!.GetValue<string>(), json["access_token"]!.GetValue<string>());
+    }
+
+    public Task<(int Status, JsonObject Body)> GetAsync(string url, string token) => SendAsync(HttpMethod.Get, url, token: token);
+
+    public async Task<string> SetStateAsync(string token, string roomId, string type, JsonObject content, string stateKey = "")
+    {
+        var (status, json) = await SendAsync(HttpMethod.Put, $"/_matrix/client/v3/rooms/{Room(roomId)}/state/{type}/{Uri.EscapeDataString(stateKey)}",
+            content.ToJsonString(), token);
+        status.Should().Be(200, json.ToJsonString());
+        return json["event_id"]!.GetValue<string>();
+    }
+
+    public async Task<string> SendMessageAsync(string token, string roomId, string body)
+    {
+        var (status, json) = await SendAsync(HttpMethod.Put, $"/_matrix/client/v3/rooms/{Room(roomId)}/send/m.room.message/{Guid.NewGuid():N}",
+            new JsonObject { ["msgtype"] = "m.text", ["body"] = body }.ToJsonString(), token);
+        status.Should().Be(200, json.ToJsonString());
+        return json["event_id"]!.GetValue<string>();
+    }
+
+    public Task<(int Status, JsonObject Body)> JoinAsync(string token, string roomId) =>
+        PostAsync($"/_matrix/client/v3/rooms/{Room(roomId)}/join", new JsonObject(), token);
 }
 
 [CollectionDefinition(Name)]

@@ -43,6 +43,7 @@ public static class AccessTokens
         var record = await session.LoadAsync<AccessTokenRecord>(HashOf(token), context.RequestAborted)
                      ?? throw new MatrixException(MatrixError.UnknownToken());
         var caller = new Caller(record.UserId, record.DeviceId, record.IsGuest, record.Id);
+        if (caller.IsGuest && Guests.GuestPolicyEndpoints.CheckGuest(context) is { } refusal) throw new MatrixException(refusal);
         context.Items[typeof(Caller)] = caller;
         return caller;
     }

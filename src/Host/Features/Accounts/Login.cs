@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Guests;
+using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Microsoft.Extensions.Options;
@@ -53,7 +55,7 @@ public static class LoginEndpoints
         {
             var caller = await http.RequireCallerAsync();
             return MatrixHttp.Ok(new JsonObject { ["user_id"] = caller.UserId, ["device_id"] = caller.DeviceId, ["is_guest"] = caller.IsGuest });
-        });
+        }).For(ClientEndpoint.WhoAmI);
 
         api.MapPost("/logout", async (HttpContext http, IDocumentSession session, CancellationToken ct) =>
         {
@@ -61,6 +63,6 @@ public static class LoginEndpoints
             session.Delete<AccessTokenRecord>(caller.TokenId);
             await session.SaveChangesAsync(ct);
             return MatrixHttp.Ok(new JsonObject());
-        });
+        }).For(ClientEndpoint.Logout);
     }
 }

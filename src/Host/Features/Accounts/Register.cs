@@ -12,7 +12,9 @@ using Wolverine;
 namespace Matrix.Rooms.Host.Features.Accounts;
 
 /// <summary>Register a full account (username + password) or a guest account (<c>kind=guest</c>).</summary>
-public sealed record RegisterAccount(string? Username, string? Password, bool IsGuest, string? DeviceId = null, bool InhibitLogin = false);
+/// <param name="GuestAccessToken">Upgrade this guest account to a full one instead of creating a new account.</param>
+public sealed record RegisterAccount(string? Username, string? Password, bool IsGuest, string? DeviceId = null, bool InhibitLogin = false,
+    string? GuestAccessToken = null);
 
 public sealed record RegisterResult(string? UserId, string? AccessToken, string? DeviceId, MatrixError? Error);
 
@@ -25,6 +27,7 @@ public static class RegisterAccountHandler
     {
         var settings = options.Value;
         var now = clock.GetCurrentInstant();
+        if (command.GuestAccessToken is not null) return await UpgradeGuestAsync(command, session, settings, now, ct);
         string localpart;
         if (command.IsGuest)
         {
@@ -59,6 +62,28 @@ public static class RegisterAccountHandler
         return new RegisterResult(userId, token, deviceId, null);
     }
 
+    /// <summary>
+    /// Spec "Guest Access": a guest becomes a full account by registering with <c>guest_access_token</c>. The account keeps
+    /// its user ID (its room memberships name it), gains the password, and stops being a guest; its guest tokens end.
+    /// </summary>
+    private static async Task<RegisterResult> UpgradeGuestAsync(RegisterAccount command, IDocumentSession session, MatrixRoomsOptions settings,
+        Instant now, CancellationToken ct)
+    {
+        var token = await session.LoadAsync<AccessTokenRecord>(AccessTokens.HashOf(command.GuestAccessToken!), ct);
+        if (token is null) return Fail(MatrixError.UnknownToken());
+        var account = await session.LoadAsync<Account>(token.UserId, ct);
+        if (account is not { IsGuest: true }) return Fail(MatrixError.Forbidden("guest_access_token does not belong to a guest account"));
+        if (string.IsNullOrEmpty(command.Password)) return Fail(MatrixError.MissingParam("password"));
+        if (command.Password.Length < MinimumPasswordLength)
+            return Fail(MatrixError.WeakPassword($"The password must be at least {MinimumPasswordLength} characters long"));
+
+        session.Store(account with { IsGuest = false, PasswordHash = PasswordHasher.Hash(command.Password, settings.PasswordHashIterations) });
+        session.DeleteWhere<AccessTokenRecord>(t => t.UserId == account.Id && t.IsGuest);
+        if (command.InhibitLogin) return new RegisterResult(account.Id, null, null, null);
+        var deviceId = command.DeviceId ?? token.DeviceId;
+        return new RegisterResult(account.Id, AccessTokens.Issue(session, account.Id, deviceId, isGuest: false, now), deviceId, null);
+    }
+
     /// <summary>New accounts use the strict localpart grammar (spec "User Identifiers"): <c>[a-z0-9._=/+-]</c>.</summary>
     public static MatrixError? ValidateUsername(string? username)
     {
@@ -77,7 +102,8 @@ public static class RegisterEndpoints
 {
     public static void MapRegister(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/register", async (HttpContext http, IMessageBus bus, IDocumentStore store, CancellationToken ct) =>
+        api.MapPost("/register", async (HttpContext http, IMessageBus bus, IDocumentStore store, GuestRegistrationLimiter limiter,
+            CancellationToken ct) =>
         {
             var body = await http.Request.ReadObjectAsync(ct);
             var kind = http.Request.Query["kind"].ToString();
@@ -85,8 +111,12 @@ public static class RegisterEndpoints
             var isGuest = kind == "guest";
             var username = body.OptionalString("username")?.ToLowerInvariant();
             var password = body.OptionalString("password");
+            var guestAccessToken = body.OptionalString("guest_access_token");
 
-            if (!isGuest)
+            if (isGuest && !limiter.TryAcquire(http, out var retryAfter))
+                return MatrixHttp.Error(MatrixError.LimitExceeded((long)retryAfter.TotalMilliseconds));
+
+            if (!isGuest && guestAccessToken is null)
             {
                 // Check the name before user-interactive auth, so a client learns early that it is taken or invalid.
                 if (RegisterAccountHandler.ValidateUsername(username) is { } invalid) return MatrixHttp.Error(invalid);
@@ -98,7 +128,7 @@ public static class RegisterEndpoints
             }
 
             var result = await bus.InvokeAsync<RegisterResult>(new RegisterAccount(username, password, isGuest,
-                body.OptionalString("device_id"), body.OptionalBool("inhibit_login") ?? false), ct);
+                body.OptionalString("device_id"), body.OptionalBool("inhibit_login") ?? false, guestAccessToken), ct);
             if (result.Error is not null) return MatrixHttp.Error(result.Error);
             var response = new JsonObject { ["user_id"] = result.UserId, ["home_server"] = ServerNameOf(http) };
             if (result.AccessToken is not null)

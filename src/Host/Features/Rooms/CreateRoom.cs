@@ -3,7 +3,9 @@ using Marten;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Microsoft.Extensions.Options;
@@ -34,7 +36,6 @@ public static class CreateRoomEndpoint
         {
             var caller = await http.RequireCallerAsync();
             var body = await http.Request.ReadObjectAsync(ct);
-            if (caller.IsGuest) return MatrixHttp.Error(MatrixError.GuestAccessForbidden("Guests cannot create rooms"));
             var command = new CreateRoom
             {
                 Creator = caller.UserId,
@@ -53,7 +54,7 @@ public static class CreateRoomEndpoint
             return result.Error is not null
                 ? MatrixHttp.Error(result.Error)
                 : MatrixHttp.Ok(new JsonObject { ["room_id"] = result.RoomId });
-        });
+        }).For(ClientEndpoint.CreateRoom);
 
     private static InitialStateEvent ParseInitialState(JsonNode? node)
     {

@@ -4,7 +4,9 @@ using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Projections.Documents;
 using Wolverine;
@@ -19,29 +21,29 @@ public static class RoomEndpoints
 {
     public static void MapRoomMembership(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/rooms/{roomId}/invite", Invite);
-        api.MapPost("/rooms/{roomId}/join", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, roomId, bus, ct));
+        api.MapPost("/rooms/{roomId}/invite", Invite).For(ClientEndpoint.Invite);
+        api.MapPost("/rooms/{roomId}/join", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, roomId, bus, ct)).For(ClientEndpoint.JoinRoom);
         api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
-            Join(http, roomIdOrAlias, bus, ct, includeRoomId: true));
+            Join(http, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
         api.MapPost("/rooms/{roomId}/leave", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomId, bus, ct, (caller, body) => new LeaveRoom { RoomId = roomId, Sender = caller.UserId, Reason = body.OptionalString("reason") }));
+            Send(http, roomId, bus, ct, (caller, body) => new LeaveRoom { RoomId = roomId, Sender = caller.UserId, Reason = body.OptionalString("reason"), SenderIsGuest = caller.IsGuest })).For(ClientEndpoint.LeaveRoom);
         api.MapPost("/rooms/{roomId}/kick", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
             Send(http, roomId, bus, ct, (caller, body) => new KickUser
-                { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") }));
+                { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Kick);
         api.MapPost("/rooms/{roomId}/ban", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
             Send(http, roomId, bus, ct, (caller, body) => new BanUser
-                { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") }));
+                { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Ban);
         api.MapPost("/rooms/{roomId}/unban", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
             Send(http, roomId, bus, ct, (caller, body) => new UnbanUser
-                { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") }));
+                { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Unban);
         api.MapPost("/knock/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomIdOrAlias, bus, ct, (caller, body) => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, Reason = body.OptionalString("reason") },
-                includeRoomId: true));
+            Send(http, roomIdOrAlias, bus, ct, (caller, body) => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason") },
+                includeRoomId: true)).For(ClientEndpoint.Knock);
         api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, string roomId, string eventType, string stateKey,
-            IMessageBus bus, CancellationToken ct) => SetState(http, roomId, eventType, stateKey, bus, ct));
+            IMessageBus bus, CancellationToken ct) => SetState(http, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState);
         api.MapPut("/rooms/{roomId}/state/{eventType}", (HttpContext http, string roomId, string eventType, IMessageBus bus,
-            CancellationToken ct) => SetState(http, roomId, eventType, "", bus, ct));
-        api.MapGet("/rooms/{roomId}/joined_members", JoinedMembers);
+            CancellationToken ct) => SetState(http, roomId, eventType, "", bus, ct)).For(ClientEndpoint.SetRoomState);
+        api.MapGet("/rooms/{roomId}/joined_members", JoinedMembers).For(ClientEndpoint.GetJoinedMembers);
     }
 
     /// <summary>
@@ -54,8 +56,7 @@ public static class RoomEndpoints
             if (body.OptionalString("user_id") is null && (body.ContainsKey("medium") || body.ContainsKey("address") || body.ContainsKey("id_server")))
                 throw new MatrixException(new MatrixError(400, "M_UNRECOGNIZED",
                     "Invites by third-party identifier are not available on this server yet"));
-            if (caller.IsGuest) throw new MatrixException(MatrixError.GuestAccessForbidden("Guests cannot invite users"));
-            return new InviteUser { RoomId = roomId, Sender = caller.UserId, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
+            return new InviteUser { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
         });
 
     private static Task<IResult> Join(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false) =>

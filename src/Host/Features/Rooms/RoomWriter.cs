@@ -3,6 +3,7 @@ using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
 
@@ -30,8 +31,17 @@ public static class RoomWriter
 
         var decided = RoomDecider.Decide(command, draft, state, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
+        var appended = new List<MatrixEvent> { decided.Value };
 
-        session.Events.Append(command.RoomId, head.StreamVersion + 1, decided.Value);
+        if (decided.Value is GuestAccessEvent guestAccess)
+        {
+            var version = RoomVersion.Get(((CreateEvent)state.Get(EventAuth.CreateKey)!).RoomVersion)!;
+            var leaves = await GuestAccessWithdrawalStep.EventsAfterAsync(session, guestAccess, state, version, clock.GetCurrentInstant(), ct);
+            if (!leaves.IsSuccess) return new RoomCommandResult(command.RoomId, null, leaves.Error);
+            appended.AddRange(leaves.Value);
+        }
+
+        session.Events.Append(command.RoomId, head.StreamVersion + appended.Count, appended.ToArray<object>());
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
     }
 

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using NodaTime;
 using Wolverine;
@@ -48,5 +50,5 @@ public static class SendEventEndpoint
                 TransactionId = $"{caller.UserId}|{caller.DeviceId}|{txnId}",
             }, ct);
             return RoomEndpoints.EventIdOrError(result);
-        });
+        }).For(ClientEndpoint.SendEvent);
 }

@@ -1,0 +1,223 @@
+using System.Text.Json.Nodes;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Guests;
+using Matrix.Rooms.Domain.Visibility;
+using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Guests;
+using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Infrastructure.Http;
+
+namespace Matrix.Rooms.Host.Features.Reading;
+
+/// <summary>
+/// The room reads (spec client-server API → "Getting events for a room", "Room membership", "Room previews"), every
+/// one filtered by the history-visibility rules for the caller.
+/// </summary>
+public static class ReadEndpoints
+{
+    /// <summary>How many events one request may scan while skipping invisible ones, so a page costs bounded work.</summary>
+    private const int ScanBudgetPerRequest = 2_000;
+
+    public static void MapRoomReads(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/rooms/{roomId}/messages", Messages).For(ClientEndpoint.GetRoomMessages);
+        api.MapGet("/rooms/{roomId}/event/{eventId}", Event).For(ClientEndpoint.GetRoomEvent);
+        api.MapGet("/rooms/{roomId}/context/{eventId}", Context).For(ClientEndpoint.GetRoomContext);
+        api.MapGet("/rooms/{roomId}/state", State).For(ClientEndpoint.GetRoomState);
+        api.MapGet("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, string roomId, string eventType, string stateKey,
+            RoomReader reader, CancellationToken ct) => StateEvent(http, roomId, eventType, stateKey, reader, ct)).For(ClientEndpoint.GetRoomStateEvent);
+        api.MapGet("/rooms/{roomId}/state/{eventType}", (HttpContext http, string roomId, string eventType,
+            RoomReader reader, CancellationToken ct) => StateEvent(http, roomId, eventType, "", reader, ct)).For(ClientEndpoint.GetRoomStateEvent);
+        api.MapGet("/rooms/{roomId}/members", Members).For(ClientEndpoint.GetRoomMembers);
+        api.MapGet("/rooms/{roomId}/initialSync", InitialSync).For(ClientEndpoint.GetRoomInitialSync);
+        api.MapGet("/events", Events).For(ClientEndpoint.GetEvents);
+    }
+
+    private static async Task<RoomViewer> ViewerAsync(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    {
+        var caller = await http.RequireCallerAsync();
+        RoomEndpoints.ValidateRoomId(roomId);
+        return await reader.ViewerAsync(roomId, caller, ct);
+    }
+
+    private static async Task<IResult> Messages(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var query = http.Request.Query;
+        var dir = query["dir"].ToString() switch
+        {
+            "" or "b" => 'b',
+            "f" => 'f',
+            var d => throw new MatrixException(MatrixError.InvalidParam($"dir must be 'b' or 'f', not '{d}'")),
+        };
+        var limit = ParseLimit(query["limit"].ToString(), 10);
+        var from = StreamToken.Parse(query["from"], "from") ?? (dir == 'b' ? viewer.Head : 0);
+        var to = StreamToken.Parse(query["to"], "to");
+        var (chunk, end) = await PageAsync(reader, viewer, from, to, dir, limit, ct);
+        var response = new JsonObject { ["start"] = StreamToken.Format(from), ["chunk"] = chunk.Select(e => e.Event).ToClientJson() };
+        if (end is not null) response["end"] = StreamToken.Format(end.Value);
+        return MatrixHttp.Ok(response);
+    }
+
+    /// <summary>
+    /// One page: events after (dir f) or up to (dir b) the boundary <paramref name="from"/>, visible to the viewer, at
+    /// most <paramref name="limit"/>. Returns the boundary to continue from, or null when there is nothing further.
+    /// </summary>
+    internal static async Task<(List<(long Position, MatrixEvent Event)> Chunk, long? End)> PageAsync(RoomReader reader, RoomViewer viewer,
+        long from, long? to, char dir, int limit, CancellationToken ct)
+    {
+        var chunk = new List<(long, MatrixEvent)>();
+        var batch = Math.Min(Math.Max(limit * 2, 50), 500);
+        var scanned = 0;
+        var cursor = Math.Min(from, viewer.Head);
+        if (dir == 'b')
+        {
+            var floor = to ?? 0;
+            while (cursor > floor && chunk.Count < limit && scanned < ScanBudgetPerRequest)
+            {
+                var events = await reader.EventsAsync(viewer.RoomId, Math.Max(floor + 1, cursor - batch + 1), cursor, ct);
+                foreach (var (position, ev) in events.Reverse())
+                {
+                    cursor = position - 1;
+                    scanned++;
+                    if (viewer.CanSee(position, ev)) chunk.Add((position, ev));
+                    if (chunk.Count == limit) break;
+                }
+                if (events.Count == 0) break;
+            }
+            return (chunk, cursor > floor ? cursor : null);
+        }
+
+        var ceiling = Math.Min(to ?? viewer.Head, viewer.Head);
+        cursor = from;
+        while (cursor < ceiling && chunk.Count < limit && scanned < ScanBudgetPerRequest)
+        {
+            var events = await reader.EventsAsync(viewer.RoomId, cursor + 1, Math.Min(ceiling, cursor + batch), ct);
+            foreach (var (position, ev) in events)
+            {
+                cursor = position;
+                scanned++;
+                if (viewer.CanSee(position, ev)) chunk.Add((position, ev));
+                if (chunk.Count == limit) break;
+            }
+            if (events.Count == 0) break;
+        }
+        return (chunk, cursor < ceiling || chunk.Count > 0 ? cursor : null);
+    }
+
+    private static async Task<IResult> Event(HttpContext http, string roomId, string eventId, RoomReader reader, CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var found = await reader.EventAsync(roomId, eventId, ct);
+        // An event the user may not see is answered exactly like one that does not exist.
+        return found is { } e && viewer.CanSee(e.Position, e.Event)
+            ? MatrixHttp.Ok(e.Event.ToClientJson())
+            : MatrixHttp.Error(MatrixError.NotFound("Event not found"));
+    }
+
+    private static async Task<IResult> Context(HttpContext http, string roomId, string eventId, RoomReader reader, CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var found = await reader.EventAsync(roomId, eventId, ct);
+        if (found is not { } e || !viewer.CanSee(e.Position, e.Event)) return MatrixHttp.Error(MatrixError.NotFound("Event not found"));
+        var limit = ParseLimit(http.Request.Query["limit"].ToString(), 10);
+        var (before, start) = await PageAsync(reader, viewer, e.Position - 1, null, 'b', limit / 2, ct);
+        var (after, end) = await PageAsync(reader, viewer, e.Position, null, 'f', limit - limit / 2, ct);
+        return MatrixHttp.Ok(new JsonObject
+        {
+            ["event"] = e.Event.ToClientJson(),
+            ["events_before"] = before.Select(x => x.Event).ToClientJson(),
+            ["events_after"] = after.Select(x => x.Event).ToClientJson(),
+            ["start"] = StreamToken.Format(start ?? 0),
+            ["end"] = StreamToken.Format(end ?? e.Position),
+            ["state"] = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
+        });
+    }
+
+    private static async Task<IResult> State(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var state = await reader.StateAsync(roomId, viewer.StatePosition, ct);
+        return Results.Text(state.ToClientJson().ToJsonString(), "application/json");
+    }
+
+    private static async Task<IResult> StateEvent(HttpContext http, string roomId, string eventType, string stateKey, RoomReader reader,
+        CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var ev = await reader.StateEventAsync(roomId, new StateKey(eventType, stateKey), viewer.StatePosition, ct);
+        return ev is null
+            ? MatrixHttp.Error(MatrixError.NotFound($"No {eventType} state with key '{stateKey}' in the room"))
+            : MatrixHttp.Ok(ev.Content.DeepClone());
+    }
+
+    private static async Task<IResult> Members(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var membership = http.Request.Query["membership"].ToString();
+        var notMembership = http.Request.Query["not_membership"].ToString();
+        var members = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).OfType<MemberEvent>()
+            .Where(m => membership.Length == 0 || m.Membership == membership)
+            .Where(m => notMembership.Length == 0 || m.Membership != notMembership);
+        return MatrixHttp.Ok(new JsonObject { ["chunk"] = members.ToClientJson() });
+    }
+
+    private static async Task<IResult> InitialSync(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    {
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var (chunk, end) = await PageAsync(reader, viewer, viewer.Head, null, 'b', ParseLimit(http.Request.Query["limit"].ToString(), 20), ct);
+        chunk.Reverse();
+        var response = new JsonObject
+        {
+            ["room_id"] = roomId,
+            ["messages"] = new JsonObject
+            {
+                ["chunk"] = chunk.Select(c => c.Event).ToClientJson(),
+                ["start"] = StreamToken.Format(end ?? 0),
+                ["end"] = StreamToken.Format(viewer.Head),
+            },
+            ["state"] = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
+            ["presence"] = new JsonArray(),
+            ["receipts"] = new JsonArray(),
+            ["account_data"] = new JsonArray(),
+        };
+        if (viewer.Membership.Current.ToWire() is { } m) response["membership"] = m;
+        if (viewer.Visibility.Current == HistoryVisibility.WorldReadable) response["visibility"] = "public";
+        return MatrixHttp.Ok(response);
+    }
+
+    /// <summary>
+    /// <c>GET /events?room_id=…&amp;from=…&amp;timeout=…</c> — room previews (spec "Room Previews"): waits up to
+    /// <c>timeout</c> ms for events after <c>from</c> that the caller may see. This server streams one room per
+    /// request, so <c>room_id</c> is required.
+    /// </summary>
+    private static async Task<IResult> Events(HttpContext http, RoomReader reader, CancellationToken ct)
+    {
+        var roomId = http.Request.Query["room_id"].ToString();
+        if (roomId.Length == 0) return MatrixHttp.Error(MatrixError.MissingParam("room_id"));
+        var timeoutMs = http.Request.Query["timeout"].ToString() is { Length: > 0 } t
+            ? long.TryParse(t, out var ms) && ms >= 0 ? Math.Min(ms, 60_000) : throw new MatrixException(MatrixError.InvalidParam("timeout must be a number of milliseconds"))
+            : 30_000;
+        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var from = StreamToken.Parse(http.Request.Query["from"], "from") ?? viewer.Head;
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (true)
+        {
+            var (chunk, end) = await PageAsync(reader, viewer, from, null, 'f', 100, ct);
+            if (chunk.Count > 0 || DateTime.UtcNow >= deadline)
+                return MatrixHttp.Ok(new JsonObject
+                {
+                    ["start"] = StreamToken.Format(from),
+                    ["end"] = StreamToken.Format(end ?? from),
+                    ["chunk"] = chunk.Select(c => c.Event).ToClientJson(),
+                });
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds))), ct);
+            viewer = await reader.ViewerAsync(roomId, viewer.Caller, ct);
+        }
+    }
+
+    private static int ParseLimit(string value, int fallback) => value.Length == 0
+        ? fallback
+        : int.TryParse(value, out var l) && l >= 0 ? Math.Clamp(l, 1, 1000) : throw new MatrixException(MatrixError.InvalidParam("limit must be a non-negative integer"));
+}

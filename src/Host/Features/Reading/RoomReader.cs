@@ -1,0 +1,89 @@
+using Marten;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Guests;
+using Matrix.Rooms.Domain.Visibility;
+using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Projections.Documents;
+
+namespace Matrix.Rooms.Host.Features.Reading;
+
+/// <summary>
+/// One user's view of one room: the room's history-visibility timeline and the user's membership timeline (two small
+/// index reads), from which every read decides "may they see this event" without a replay.
+/// </summary>
+public sealed record RoomViewer(string RoomId, Caller Caller, long Head, VisibilityValueTimeline Visibility, UserMembershipTimeline Membership)
+{
+    public bool CanSee(long position, MatrixEvent ev) =>
+        HistoryVisibilityFilter.IsVisible(position, HistoryVisibilityFilter.SubjectOf(ev, Caller.UserId), Visibility, Membership);
+
+    /// <summary>
+    /// The stream position whose state this user may read: now while joined (or peeking a world-readable room),
+    /// else the position of their last membership change (a user who left sees the state as of their leave).
+    /// </summary>
+    public long? StatePosition =>
+        Membership.Current == MembershipState.Join || Membership.Count == 0 ? null : Membership.Changes.Last().Position;
+}
+
+/// <summary>Reads rooms for the client-server API, always through a <see cref="RoomViewer"/>.</summary>
+public sealed class RoomReader(IQuerySession session)
+{
+    /// <summary>Who may read at all: members and former members (the filter then decides per event), anyone while the
+    /// room is world_readable; guests only while joined or world_readable. Unknown rooms answer like private ones.</summary>
+    public async Task<RoomViewer> ViewerAsync(string roomId, Caller caller, CancellationToken ct)
+    {
+        var batch = session.CreateBatchQuery();
+        var headTask = batch.Load<RoomHead>(roomId);
+        var visibilityTask = batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId == roomId).ToList();
+        var membershipTask = batch.Query<MembershipTimelineEntry>().Where(m => m.RoomId == roomId && m.UserId == caller.UserId).ToList();
+        await batch.Execute(ct);
+
+        var head = await headTask;
+        var visibility = VisibilityValueTimeline.From((await visibilityTask).Select(v => (v.Position, v.Value)));
+        var membership = UserMembershipTimeline.From((await membershipTask).Select(m => (m.Position, m.Membership)));
+        var notAllowed = MatrixError.Forbidden($"{caller.UserId} is not in room {roomId} and it is not world-readable");
+        if (head is null) throw new MatrixException(notAllowed);
+        if (GuestPolicy.CheckRoomRead(caller.IsGuest, membership.Current, visibility.Current) is { } guestRefusal)
+            throw new MatrixException(guestRefusal);
+        if (membership.Count == 0 && visibility.Current != HistoryVisibility.WorldReadable)
+            throw new MatrixException(notAllowed);
+        return new RoomViewer(roomId, caller, head.StreamVersion, visibility, membership);
+    }
+
+    /// <summary>The room's events at positions in [from, to], in stream order.</summary>
+    public async Task<IReadOnlyList<(long Position, MatrixEvent Event)>> EventsAsync(string roomId, long from, long to, CancellationToken ct)
+    {
+        if (to < from || to < 1) return [];
+        var events = await session.Events.FetchStreamAsync(roomId, version: to, fromVersion: Math.Max(1, from), token: ct);
+        return events.Where(e => e.Data is MatrixEvent).Select(e => (e.Version, (MatrixEvent)e.Data)).ToList();
+    }
+
+    public async Task<(long Position, MatrixEvent Event)?> EventAsync(string roomId, string eventId, CancellationToken ct)
+    {
+        var location = await session.LoadAsync<RoomEventLocation>(eventId, ct);
+        if (location is null || location.RoomId != roomId) return null;
+        var events = await EventsAsync(roomId, location.Position, location.Position, ct);
+        return events.Count == 1 ? events[0] : null;
+    }
+
+    /// <summary>The room's state now (<paramref name="position"/> null: the room_state rows) or as of a past position (a fold of the stream up to it).</summary>
+    public async Task<IReadOnlyList<MatrixEvent>> StateAsync(string roomId, long? position, CancellationToken ct)
+    {
+        if (position is null)
+        {
+            var rows = await session.Query<RoomStateEntry>().Where(s => s.RoomId == roomId).ToListAsync(ct);
+            return rows.OrderBy(r => r.StreamVersion).Select(r => r.Event).ToList();
+        }
+        var state = new Dictionary<StateKey, MatrixEvent>();
+        foreach (var (_, ev) in await EventsAsync(roomId, 1, position.Value, ct))
+            if (ev.IsState) state[ev.Key] = ev;
+        return state.Values.ToList();
+    }
+
+    public async Task<MatrixEvent?> StateEventAsync(string roomId, StateKey key, long? position, CancellationToken ct)
+    {
+        if (position is null)
+            return (await session.LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(roomId, key), ct))?.Event;
+        return (await StateAsync(roomId, position, ct)).LastOrDefault(e => e.Key == key);
+    }
+}
