@@ -36,12 +36,14 @@ public static class MatrixRoomsStore
         options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();
+        options.Schema.For<ThirdPartyInvite>().Index(x => x.RoomId);
 
         options.Projections.Add(new RoomStateProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomMemberProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomHeadProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new VisibilityTimelineProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new EventLocationProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new ThirdPartyInviteProjection(), ProjectionLifecycle.Inline);
         return options;
     }
 }

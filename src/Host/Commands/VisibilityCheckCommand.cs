@@ -14,12 +14,22 @@ public sealed class VisibilityCheckCommand : JasperFxCommand<FileInput>
 {
     public override bool Execute(FileInput input)
     {
-        if (!System.IO.File.Exists(input.File))
+        var path = CommandPaths.Resolve(input.File);
+        if (!System.IO.File.Exists(path))
         {
             Console.Error.WriteLine($"No such file: {input.File}");
             return false;
         }
-        var report = VisibilityCheckSuite.Run(System.IO.File.ReadAllText(input.File));
+        VisibilityCheckReport report;
+        try
+        {
+            report = VisibilityCheckSuite.Run(System.IO.File.ReadAllText(path));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            Console.Error.WriteLine($"visibility-check: {input.File} is not a valid case file: {e.Message}");
+            return false;
+        }
         foreach (var line in report.Format()) Console.WriteLine(line);
         return report.Failed == 0;
     }

@@ -76,7 +76,7 @@ public class AuthPropertyTests
     /// allow". And removing an entry lets the user fall back to an existing <c>users_default</c>, which the spec does
     /// not compare with the sender's level: see <see cref="PowerLevelRulesTests"/>.)
     /// </summary>
-    [Property(MaxTest = 3000)]
+    [Property(MaxTest = 300)]
     public Property No_allowed_power_levels_change_gives_anyone_a_level_above_its_senders() =>
         Prop.ForAll(Scripts, script =>
         {
@@ -100,7 +100,7 @@ public class AuthPropertyTests
 
     private static long MaxLevel(PowerLevels levels) => levels.Users.Values.Append(levels.UsersDefault).Max();
 
-    [Property(MaxTest = 3000)]
+    [Property(MaxTest = 300)]
     public Property A_banned_user_comes_back_only_through_an_allowed_unban() =>
         Prop.ForAll(Scripts, script =>
         {
@@ -119,7 +119,7 @@ public class AuthPropertyTests
             return true;
         });
 
-    [Property(MaxTest = 3000)]
+    [Property(MaxTest = 300)]
     public Property A_check_reads_only_the_selected_auth_events_and_names_a_known_rule() =>
         Prop.ForAll(Scripts, script =>
         {
