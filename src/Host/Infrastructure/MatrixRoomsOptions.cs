@@ -23,6 +23,9 @@ public sealed class MatrixRoomsOptions
     /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 
+    /// <summary>The embedded identity server, trusted external ones, and the third-party invite rate limit (docs/third-party-invites.md).</summary>
+    public IdentityServer.IdentityServerOptions IdentityServer { get; set; } = new();
+
     /// <summary>Resolves <see cref="DataDirectory"/>: absolute as given, else under the repository root (the folder holding
     /// Matrix.Rooms.sln, found from the working directory upwards), else under the working directory.</summary>
     public string ResolveDataDirectory()

@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text;
+using Matrix.Rooms.Domain.ThirdPartyInvites;
+using Matrix.Rooms.Host.Infrastructure;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Text;
+
+namespace Matrix.Rooms.Host.IdentityServer;
+
+/// <summary>
+/// The embedded identity server's outgoing mail: each message is written as one RFC 5322 <c>.eml</c> file in the mail
+/// drop folder (default <c>.data/maildrop/</c>) and logged. A validation e-mail's body holds the token on a line of its
+/// own, <c>Token: &lt;token&gt;</c>, so a person (or a script: <c>grep '^Token:'</c>) can read it from the file.
+/// </summary>
+public sealed class MailDrop(IOptions<MatrixRoomsOptions> options, IClock clock, ILogger<MailDrop> logger)
+{
+    public string Folder => Path.Combine(options.Value.ResolveDataDirectory(), options.Value.IdentityServer.MailDrop);
+
+    /// <summary>Writes the message and returns the file's path.</summary>
+    public async Task<string> SendAsync(ThirdPartyId to, string kind, string subject, string body, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Folder);
+        var now = clock.GetCurrentInstant();
+        var id = Guid.NewGuid().ToString("N");
+        var from = $"identity@{options.Value.ServerName}";
+        var message = new StringBuilder()
+            .Append("From: Matrix.Rooms identity server <").Append(from).Append(">\r\n")
+            .Append("To: ").Append(to.Address).Append("\r\n")
+            .Append("Subject: ").Append(subject).Append("\r\n")
+            .Append("Date: ").Append(now.ToDateTimeOffset().ToString("r", CultureInfo.InvariantCulture)).Append("\r\n")
+            .Append("Message-ID: <").Append(id).Append('@').Append(options.Value.ServerName).Append(">\r\n")
+            .Append("X-Matrix-Rooms-Mail: ").Append(kind).Append("\r\n")
+            .Append("MIME-Version: 1.0\r\n")
+            .Append("Content-Type: text/plain; charset=utf-8\r\n")
+            .Append("Content-Transfer-Encoding: 8bit\r\n")
+            .Append("\r\n")
+            .Append(body.ReplaceLineEndings("\r\n"));
+        // The file name carries the time and the kind, never the address.
+        var name = $"{InstantPattern.CreateWithInvariantCulture("uuuuMMdd'T'HHmmss.fff").Format(now)}-{kind}-{id[..8]}.eml";
+        var path = Path.Combine(Folder, name);
+        await File.WriteAllTextAsync(path, message.ToString(), new UTF8Encoding(false), ct);
+        logger.LogInformation("Mail drop: {Kind} e-mail to {Recipient} written to {Path}: {Subject}\n{Body}", kind, to, path, subject, body);
+        return path;
+    }
+}
