@@ -1,0 +1,67 @@
+using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wolverine;
+
+namespace Matrix.Rooms.Bench.Scenarios;
+
+/// <summary>
+/// A real Host (Kestrel on a free loopback port, Wolverine, Marten) on a fresh database of the embedded PostgreSQL
+/// cluster under <c>.data/postgres-bench</c>, with the server's default durability settings.
+/// </summary>
+public sealed class BenchHost : IAsyncDisposable
+{
+    private BenchHost(WebApplication app, EmbeddedPostgres cluster, string connectionString)
+    {
+        App = app;
+        Cluster = cluster;
+        ConnectionString = connectionString;
+    }
+
+    public WebApplication App { get; }
+    public EmbeddedPostgres Cluster { get; }
+    public string ConnectionString { get; }
+    public string BaseUrl => App.Urls.First();
+
+    public static async Task<BenchHost> StartAsync()
+    {
+        var root = RepositoryRoot();
+        var cluster = EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(root, ".data", "postgres-bench"),
+            ServerSettings = new Dictionary<string, string> { ["max_connections"] = "200" },
+        }, NullLogger.Instance);
+        var connectionString = cluster.CreateDatabase($"bench_{DateTime.UtcNow:yyyyMMddHHmmss}_{Random.Shared.Next(1000)}");
+
+        var builder = WebApplication.CreateBuilder([]);
+        builder.Configuration["urls"] = "http://127.0.0.1:0";
+        builder.Configuration["ConnectionStrings:Marten"] = connectionString;
+        builder.Configuration["MatrixRooms:PasswordHashIterations"] = "1000";
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddMatrixRooms();
+        var app = builder.Build();
+        app.UseMatrixRoomsApi();
+        await app.StartAsync();
+        return new BenchHost(app, cluster, connectionString);
+    }
+
+    public IMessageBus NewBus() => App.Services.CreateScope().ServiceProvider.GetRequiredService<IMessageBus>();
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Cluster.Dispose();
+    }
+
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Matrix.Rooms.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+}

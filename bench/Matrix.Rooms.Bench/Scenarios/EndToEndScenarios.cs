@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Marten;
+using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Rooms;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Npgsql;
+using Wolverine;
+
+namespace Matrix.Rooms.Bench.Scenarios;
+
+/// <summary>
+/// The brief's end-to-end targets, measured against a real Host and PostgreSQL:
+/// <list type="bullet">
+/// <item><c>commands</c>: 4 concurrent senders on distinct rooms (Wolverine → Marten append → inline projections) against
+/// the raw single-row durable insert rate of the same cluster, in the same run. Target ratio ≥ 0.35.</item>
+/// <item><c>room-size</c>: median invite latency in a 100,000-member room against a 10-member room. Target ≤ 1.5×.</item>
+/// <item><c>messages</c>: <c>GET /messages?limit=100</c> latency over HTTP.</item>
+/// </list>
+/// </summary>
+public static class EndToEndScenarios
+{
+    private const int Senders = 4;
+
+    public static async Task CommandsAsync(TimeSpan duration)
+    {
+        await using var host = await BenchHost.StartAsync();
+        var raw = await RawInsertRateAsync(host.ConnectionString, duration);
+        Console.WriteLine($"raw PostgreSQL single-row durable inserts, {Senders} connections: {raw:N0} rows/s");
+
+        const string owner = "@bench_owner:localhost";
+        var rooms = new List<string>();
+        for (var i = 0; i < Senders; i++)
+            rooms.Add((await host.NewBus().InvokeAsync<CreateRoomResult>(new CreateRoom { Creator = owner })).RoomId!);
+
+        var counts = new long[Senders];
+        var failures = 0L;
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Senders).Select(async s =>
+        {
+            var bus = host.NewBus();
+            var n = 0L;
+            while (stopwatch.Elapsed < duration)
+            {
+                var result = await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = rooms[s], Sender = owner, UserId = $"@u{s}_{n}:localhost" });
+                if (result.Error is null) n++;
+                else Interlocked.Increment(ref failures);
+            }
+            counts[s] = n;
+        }));
+        var commands = counts.Sum() / stopwatch.Elapsed.TotalSeconds;
+        Console.WriteLine($"end-to-end invite commands, {Senders} concurrent senders on distinct rooms: {commands:N0} commands/s ({failures} refused)");
+        Console.WriteLine($"ratio commands / raw inserts: {commands / raw:F2} (target >= 0.35)");
+    }
+
+    private static async Task<double> RawInsertRateAsync(string connectionString, TimeSpan duration)
+    {
+        await using (var setup = new NpgsqlConnection(connectionString))
+        {
+            await setup.OpenAsync();
+            await using var create = new NpgsqlCommand("create table if not exists bench_raw_insert (id bigserial primary key, payload jsonb not null)", setup);
+            await create.ExecuteNonQueryAsync();
+        }
+        var payload = new JsonObject
+        {
+            ["type"] = "m.room.member", ["state_key"] = "@someone:localhost", ["sender"] = "@owner:localhost",
+            ["content"] = new JsonObject { ["membership"] = "invite" }, ["event_id"] = EventId.New(),
+        }.ToJsonString();
+        var counts = new long[Senders];
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Senders).Select(async s =>
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var insert = new NpgsqlCommand("insert into bench_raw_insert (payload) values (@p::jsonb)", connection);
+            insert.Parameters.AddWithValue("p", payload);
+            while (stopwatch.Elapsed < duration)
+            {
+                await insert.ExecuteNonQueryAsync();
+                counts[s]++;
+            }
+        }));
+        return counts.Sum() / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    public static async Task RoomSizeAsync(int bigRoomMembers, int invites)
+    {
+        await using var host = await BenchHost.StartAsync();
+        const string owner = "@bench_owner:localhost";
+        var small = await PopulatedRoomAsync(host, owner, 10);
+        var big = await PopulatedRoomAsync(host, owner, bigRoomMembers);
+
+        var smallMedian = await MedianInviteLatencyAsync(host, small, owner, invites);
+        var bigMedian = await MedianInviteLatencyAsync(host, big, owner, invites);
+        Console.WriteLine($"median invite latency, 10-member room: {smallMedian:F2} ms");
+        Console.WriteLine($"median invite latency, {bigRoomMembers:N0}-member room: {bigMedian:F2} ms");
+        Console.WriteLine($"ratio: {bigMedian / smallMedian:F2} (target <= 1.5)");
+    }
+
+    /// <summary>A public room with <paramref name="members"/> joined members, appended in batches through Marten (inline projections included).</summary>
+    private static async Task<string> PopulatedRoomAsync(BenchHost host, string owner, int members)
+    {
+        var roomId = (await host.NewBus().InvokeAsync<CreateRoomResult>(new CreateRoom { Creator = owner, Preset = Presets.PublicChat })).RoomId!;
+        var store = host.App.Services.GetRequiredService<IDocumentStore>();
+        var stopwatch = Stopwatch.StartNew();
+        var version = RoomVersion.Default;
+        long streamVersion;
+        string previous;
+        await using (var query = store.QuerySession())
+        {
+            var head = await query.LoadAsync<Projections.Documents.RoomHead>(roomId);
+            (streamVersion, previous) = (head!.StreamVersion, head.LastEventId);
+        }
+        const int batch = 2_000;
+        for (var start = 1; start < members; start += batch)
+        {
+            var events = new List<object>();
+            for (var i = start; i < Math.Min(members, start + batch); i++)
+            {
+                var join = MatrixEvent.Create(EventTypes.Member, roomId, $"@member{i}:localhost", $"@member{i}:localhost",
+                    new JsonObject { ["membership"] = "join" }, SystemClock.Instance.GetCurrentInstant()).After(previous, version);
+                events.Add(join);
+                previous = join.EventId;
+            }
+            await using var session = store.LightweightSession();
+            session.Events.Append(roomId, streamVersion + events.Count, events.ToArray());
+            await session.SaveChangesAsync();
+            streamVersion += events.Count;
+            if (members > 10_000 && start % 20_000 < batch)
+                Console.WriteLine($"  populated {start + events.Count - 1:N0}/{members:N0} members ({(start + events.Count) / stopwatch.Elapsed.TotalSeconds:N0} events/s)");
+        }
+        return roomId;
+    }
+
+    private static async Task<double> MedianInviteLatencyAsync(BenchHost host, string roomId, string owner, int invites)
+    {
+        var bus = host.NewBus();
+        for (var i = 0; i < 20; i++) // warm up code paths and caches
+            await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = owner, UserId = $"@warm{i}_{roomId.GetHashCode():x}:localhost" });
+        var samples = new List<double>();
+        for (var i = 0; i < invites; i++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var result = await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = owner, UserId = $"@guest{i}_{roomId.GetHashCode():x}:localhost" });
+            samples.Add(stopwatch.Elapsed.TotalMilliseconds);
+            if (result.Error is not null) throw new InvalidOperationException(result.Error.ToString());
+        }
+        samples.Sort();
+        return samples[samples.Count / 2];
+    }
+
+    public static async Task MessagesAsync(int messages, int requests)
+    {
+        await using var host = await BenchHost.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };
+        var register = await PostJsonAsync(http, "/_matrix/client/v3/register", new JsonObject
+        {
+            ["username"] = "bench" + Random.Shared.Next(1_000_000), ["password"] = "bench password", ["auth"] = new JsonObject { ["type"] = "m.login.dummy" },
+        });
+        var userId = register["user_id"]!.GetValue<string>();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", register["access_token"]!.GetValue<string>());
+        var roomId = (await PostJsonAsync(http, "/_matrix/client/v3/createRoom", new JsonObject()))["room_id"]!.GetValue<string>();
+        var bus = host.NewBus();
+        for (var i = 0; i < messages; i++)
+            await bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent
+            {
+                RoomId = roomId, Sender = userId, EventType = "m.room.message", Content = new JsonObject { ["msgtype"] = "m.text", ["body"] = $"message {i}" },
+            });
+
+        var url = $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/messages?dir=b&limit=100";
+        for (var i = 0; i < 20; i++) await http.GetStringAsync(url);
+        var samples = new List<double>();
+        for (var i = 0; i < requests; i++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var body = await http.GetStringAsync(url);
+            samples.Add(stopwatch.Elapsed.TotalMilliseconds);
+            if (JsonNode.Parse(body)!["chunk"]!.AsArray().Count != 100) throw new InvalidOperationException("expected a full page");
+        }
+        samples.Sort();
+        Console.WriteLine($"GET /messages?limit=100 over HTTP ({messages:N0}-event room, {requests} requests): " +
+                          $"p50 {samples[samples.Count / 2]:F2} ms, p95 {samples[(int)(samples.Count * 0.95)]:F2} ms");
+    }
+
+    private static async Task<JsonObject> PostJsonAsync(HttpClient http, string url, JsonObject body)
+    {
+        var response = await http.PostAsync(url, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {text}");
+        return (JsonObject)JsonNode.Parse(text)!;
+    }
+}
