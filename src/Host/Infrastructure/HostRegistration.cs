@@ -8,6 +8,7 @@ using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Postgres;
 using Matrix.Rooms.Projections;
@@ -33,10 +34,12 @@ public static class HostRegistration
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
 
         builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
+        builder.AddMatrixRoomsTelemetry();
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddScoped<RoomReader>();
         builder.Services.AddSingleton<GuestRegistrationLimiter>();
+        builder.AddThirdPartyInvites();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
 
         builder.Services.AddMarten(sp =>
@@ -89,6 +92,7 @@ public static class HostRegistration
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite);
+        app.MapThirdPartyInvites();
         app.MapFallback((HttpContext http) =>
             MatrixHttp.Error(Domain.Errors.MatrixError.Unrecognized($"Unrecognized request: {http.Request.Method} {http.Request.Path}")));
 

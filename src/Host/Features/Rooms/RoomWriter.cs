@@ -4,6 +4,7 @@ using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Guests;
+using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
 
@@ -30,6 +31,8 @@ public static class RoomWriter
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
 
         var decided = RoomDecider.Decide(command, draft, state, head.LastEventId);
+        Telemetry.RoomCommands.Add(1, new KeyValuePair<string, object?>("command", command.GetType().Name),
+            new KeyValuePair<string, object?>("outcome", decided.IsSuccess ? "appended" : decided.Error!.ErrCode));
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
         var appended = new List<MatrixEvent> { decided.Value };
 
