@@ -7,6 +7,7 @@ using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
+using Npgsql;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
@@ -17,15 +18,16 @@ public sealed record RoomCommandResult(string RoomId, string? EventId, MatrixErr
 }
 
 /// <summary>
-/// The write path every room command shares: draft the event, load only the state entries the rules need, decide,
-/// and append with the stream version read before deciding. A concurrent append to the same room makes Marten throw
-/// a concurrency exception; Wolverine's retry policy then runs the whole decision again on the new state.
+/// The write path every room command shares: lock the room, draft the event, load only the state entries the rules
+/// need, decide, and append with the stream version read before deciding. The lock serialises writers of one room; the
+/// expected version is a second guard (Wolverine's retry policy re-runs the decision if it ever fails).
 /// </summary>
 public static class RoomWriter
 {
     public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
         CancellationToken ct)
     {
+        await LockRoomAsync(session, command.RoomId, ct);
         var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
         var (head, state) = await LoadAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), ct);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
@@ -46,6 +48,21 @@ public static class RoomWriter
 
         session.Events.Append(command.RoomId, head.StreamVersion + appended.Count, appended.ToArray<object>());
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
+    }
+
+    /// <summary>
+    /// Serialises the writers of one room: a transaction-scoped PostgreSQL advisory lock on the room ID, held until the
+    /// session commits. Commands on different rooms never wait for each other; commands on one room decide one after
+    /// the other on fresh state instead of failing the expected-version check and retrying (which stays as a backstop
+    /// for writers that do not take the lock).
+    /// </summary>
+    public static async Task LockRoomAsync(IDocumentSession session, string roomId, CancellationToken ct)
+    {
+        await session.BeginTransactionAsync(ct);
+        var connection = session.Connection ?? throw new InvalidOperationException("The session has no open connection");
+        await using var command = new NpgsqlCommand("select pg_advisory_xact_lock(hashtextextended($1, 0))", connection);
+        command.Parameters.AddWithValue(roomId);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>
