@@ -36,7 +36,7 @@ public static class MatrixRoomsStore
         options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();
-        options.Schema.For<ThirdPartyInvite>().Index(x => x.RoomId);
+        options.Schema.For<ThirdPartyInviteFact>().Index(x => x.RoomId);
 
         options.Projections.Add(new RoomStateProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomMemberProjection(), ProjectionLifecycle.Inline);
@@ -44,6 +44,28 @@ public static class MatrixRoomsStore
         options.Projections.Add(new VisibilityTimelineProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new EventLocationProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new ThirdPartyInviteProjection(), ProjectionLifecycle.Inline);
+        options.UseVersionedProjectionTables();
+        return options;
+    }
+
+    /// <summary>
+    /// Blue/green projections: a projection whose <c>Version</c> is above 1 keeps its documents in tables of their own
+    /// (<c>mt_doc_roomstateentry_v2</c>, …) and its progress in its own rows (<c>room_state:V2:All</c>), so a changed
+    /// projection is rebuilt beside the old one, which keeps serving from its tables until traffic moves over
+    /// (docs/operations.md). Call again after changing a projection's version.
+    /// </summary>
+    public static StoreOptions UseVersionedProjectionTables(this StoreOptions options)
+    {
+        var forType = typeof(MartenRegistry).GetMethod(nameof(MartenRegistry.For), Type.EmptyTypes)!;
+        foreach (var projection in options.Projections.All)
+        {
+            if (projection is not JasperFx.Events.Projections.ProjectionBase { Version: > 1 } versioned) continue;
+            foreach (var type in projection.PublishedTypes())
+            {
+                var expression = forType.MakeGenericMethod(type).Invoke(options.Schema, null)!;
+                expression.GetType().GetMethod("DocumentAlias")!.Invoke(expression, [$"{type.Name.ToLowerInvariant()}_v{versioned.Version}"]);
+            }
+        }
         return options;
     }
 }

@@ -15,7 +15,7 @@ namespace Matrix.Rooms.Bench.Domain;
 [MemoryDiagnoser]
 public class AuthorizationBenchmarks
 {
-    private static readonly Instant Now = Instant.FromUtcTicks(0);
+    private static readonly Instant Now = Instant.FromUnixTimeSeconds(1_700_000_000);
     private MatrixEvent _invite = null!;
     private IAuthState _loadedState = null!;
     private IAuthState _fullState = null!;

@@ -69,7 +69,7 @@ public static class EndToEndScenarios
         var payload = new JsonObject
         {
             ["type"] = "m.room.member", ["state_key"] = "@someone:localhost", ["sender"] = "@owner:localhost",
-            ["content"] = new JsonObject { ["membership"] = "invite" }, ["event_id"] = EventId.New(),
+            ["content"] = new JsonObject { ["membership"] = "invite" }, ["event_id"] = Matrix.Rooms.Domain.Identifiers.EventId.New(),
         }.ToJsonString();
         var counts = new long[Senders];
         var stopwatch = Stopwatch.StartNew();

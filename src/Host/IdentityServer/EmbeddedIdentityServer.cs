@@ -28,14 +28,14 @@ public sealed class EmbeddedIdentityServer(string name, IdentityService service,
 
     public async Task<StoredInvite> StoreInviteAsync(string? accessToken, StoreInviteRequest request, CancellationToken ct)
     {
-        await AuthenticateAsync(accessToken, ct);
-        return Unwrap(await service.StoreInviteAsync(request, names.PublicBaseUrl, ct));
+        var caller = await AuthenticateAsync(accessToken, ct);
+        return Unwrap(await service.StoreInviteAsync(caller, request, names.PublicBaseUrl, ct));
     }
 
     public async Task<JsonObject> BindAsync(string? accessToken, string sid, string clientSecret, string mxid, CancellationToken ct)
     {
         var caller = await AuthenticateAsync(accessToken, ct);
-        return Unwrap(await service.BindAsync(caller, sid, clientSecret, mxid, ct));
+        return Unwrap(await service.BindThreepidAsync(caller, sid, clientSecret, mxid, ct));
     }
 
     /// <summary>The token's user, or null (the homeserver itself) when there is no token.</summary>

@@ -86,9 +86,12 @@ public sealed class IdentityService(
     /// display_name … a redacted version of address … records persistently all of the above … generates an email".
     /// Only e-mail addresses may be invited (<c>M_UNRECOGNIZED</c>); a bound address is <c>M_THREEPID_IN_USE</c>.
     /// </summary>
-    public async Task<Result<StoredInvite>> StoreInviteAsync(StoreInviteRequest request, string baseUrl, CancellationToken ct)
+    /// <param name="caller">The token's user, who must be the inviter (null: the homeserver itself).</param>
+    public async Task<Result<StoredInvite>> StoreInviteAsync(string? caller, StoreInviteRequest request, string baseUrl, CancellationToken ct)
     {
         var invitee = request.Invitee;
+        if (caller is not null && caller != request.Sender)
+            return MatrixError.Forbidden($"{caller} may only store invitations sent by themselves, not by {request.Sender}");
         if (invitee.Medium != Media.Email)
             return new MatrixError(400, "M_UNRECOGNIZED", "Invites may only be issued for third-party identifiers of the email medium");
         if (!RoomId.IsValid(request.RoomId)) return MatrixError.InvalidParam("room_id is not a room ID");
@@ -244,9 +247,10 @@ public sealed class IdentityService(
     /// signed association, and hands every pending invitation for the address to the user's homeserver (the
     /// <c>/3pid/onbind</c> notification), each with <c>signed</c> = {<c>mxid</c>, <c>token</c>} signed with the
     /// long-term key. An invitation is handed over once. A caller may only bind their own Matrix ID
-    /// (<paramref name="caller"/> null: the homeserver itself).
+    /// (<paramref name="caller"/> null: the homeserver itself). Not called BindAsync: minimal APIs would take a method
+    /// of that name for a parameter binder of this type.
     /// </summary>
-    public async Task<Result<JsonObject>> BindAsync(string? caller, string sid, string clientSecret, string mxid, CancellationToken ct)
+    public async Task<Result<JsonObject>> BindThreepidAsync(string? caller, string sid, string clientSecret, string mxid, CancellationToken ct)
     {
         if (!UserId.IsValid(mxid)) return MatrixError.InvalidParam($"mxid is not a user ID: {mxid}");
         if (caller is not null && caller != mxid)

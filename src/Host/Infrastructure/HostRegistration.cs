@@ -11,6 +11,7 @@ using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Host.Tooling;
 using Matrix.Rooms.Projections;
 using Microsoft.Extensions.Options;
 using NodaTime;
@@ -40,6 +41,7 @@ public static class HostRegistration
         builder.Services.AddScoped<RoomReader>();
         builder.Services.AddSingleton<GuestRegistrationLimiter>();
         builder.AddThirdPartyInvites();
+        builder.AddMatrixRoomsTooling();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
 
         builder.Services.AddMarten(sp =>
@@ -93,6 +95,7 @@ public static class HostRegistration
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite);
         app.MapThirdPartyInvites();
+        app.MapRoomsAdmin(); // operator API (time travel), loopback or MatrixRooms:Admin:Token only
         app.MapFallback((HttpContext http) =>
             MatrixHttp.Error(Domain.Errors.MatrixError.Unrecognized($"Unrecognized request: {http.Request.Method} {http.Request.Path}")));
 

@@ -2,19 +2,16 @@ using System.Text.Json.Nodes;
 using JasperFx.Events;
 using Marten;
 using Marten.Events.Projections;
-using Marten.Patching;
 using Matrix.Rooms.Domain.Events;
-using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Projections.Documents;
 
 namespace Matrix.Rooms.Projections.Projections;
 
 /// <summary>
-/// Keeps <see cref="ThirdPartyInvite"/>: an <c>m.room.third_party_invite</c> with content opens a pending invite; the
-/// same event with empty content (spec: revocation) marks it revoked; an <c>m.room.member</c> invite carrying
-/// <c>third_party_invite.signed.token</c> marks it exchanged and records the user and the event. Status changes are
-/// patches, applied in stream order with the inserts of the same batch, so a rebuild gives the same rows as live
-/// aggregation.
+/// Keeps <see cref="ThirdPartyInviteFact"/>: an <c>m.room.third_party_invite</c> with content is an invite (and, re-sent
+/// for a token, a new one: the old exchange and revocation rows go); the same event with empty content (spec:
+/// revocation) is a revocation; an <c>m.room.member</c> invite carrying <c>third_party_invite.signed.token</c> is the
+/// exchange. Every row is written whole from its event (stores and deletes only), so the bulk replay can rebuild it.
 /// </summary>
 public sealed partial class ThirdPartyInviteProjection : EventProjection
 {
@@ -30,41 +27,30 @@ public sealed partial class ThirdPartyInviteProjection : EventProjection
         switch (e.Data)
         {
             case ThirdPartyInviteEvent { StateKey: { } token } invite when !invite.IsRevoked:
-                operations.Store(new ThirdPartyInvite
-                {
-                    Id = ThirdPartyInvite.IdFor(invite.RoomId, token),
-                    RoomId = invite.RoomId,
-                    Token = token,
-                    Inviter = invite.Sender,
-                    DisplayName = invite.ContentString("display_name"),
-                    Status = ThirdPartyInviteStatus.Pending,
-                    InviteEventId = invite.EventId,
-                    InvitedAt = invite.OriginServerTs,
-                    LastEventId = invite.EventId,
-                    ChangedAt = invite.OriginServerTs,
-                    StreamVersion = e.Version,
-                });
+                operations.Delete<ThirdPartyInviteFact>(ThirdPartyInviteFact.IdFor(invite.RoomId, token, ThirdPartyInviteFact.Exchange));
+                operations.Delete<ThirdPartyInviteFact>(ThirdPartyInviteFact.IdFor(invite.RoomId, token, ThirdPartyInviteFact.Revocation));
+                operations.Store(Fact(invite, token, ThirdPartyInviteFact.Invite, e.Version) with { DisplayName = invite.ContentString("display_name") });
                 break;
             case ThirdPartyInviteEvent { StateKey: { } token } revocation:
-                operations.Patch<ThirdPartyInvite>(ThirdPartyInvite.IdFor(revocation.RoomId, token))
-                    .Set(x => x.Status, ThirdPartyInviteStatus.Revoked)
-                    .Set(x => x.LastEventId, revocation.EventId)
-                    .Set(x => x.ChangedAt, revocation.OriginServerTs)
-                    .Set(x => x.StreamVersion, e.Version);
+                operations.Store(Fact(revocation, token, ThirdPartyInviteFact.Revocation, e.Version));
                 break;
             case MemberEvent { Membership: Memberships.Invite, StateKey: { } invitee } member
                 when member.Content["third_party_invite"] is JsonObject { } tpi
                      && tpi["signed"] is JsonObject signed
-                     && signed["token"] is JsonValue t && t.TryGetValue<string>(out var exchangedToken):
-                operations.Patch<ThirdPartyInvite>(ThirdPartyInvite.IdFor(member.RoomId, exchangedToken))
-                    .Set(x => x.Status, ThirdPartyInviteStatus.Exchanged)
-                    .Set(x => x.InviteeUserId, invitee)
-                    .Set(x => x.MemberEventId, member.EventId)
-                    .Set(x => x.LastEventId, member.EventId)
-                    .Set(x => x.ChangedAt, member.OriginServerTs)
-                    .Set(x => x.StreamVersion, e.Version);
+                     && signed["token"] is JsonValue t && t.TryGetValue<string>(out var token):
+                operations.Store(Fact(member, token, ThirdPartyInviteFact.Exchange, e.Version) with
+                {
+                    InviteeUserId = invitee,
+                    DisplayName = tpi["display_name"] is JsonValue d && d.TryGetValue<string>(out var name) ? name : null,
+                });
                 break;
         }
         return ValueTask.CompletedTask;
     }
+
+    private static ThirdPartyInviteFact Fact(MatrixEvent ev, string token, string kind, long version) => new()
+    {
+        Id = ThirdPartyInviteFact.IdFor(ev.RoomId, token, kind), RoomId = ev.RoomId, Token = token, Kind = kind,
+        Sender = ev.Sender, EventId = ev.EventId, At = ev.OriginServerTs, StreamVersion = version,
+    };
 }

@@ -5,6 +5,7 @@ using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
@@ -36,6 +37,7 @@ public static class CreateRoomEndpoint
         {
             var caller = await http.RequireCallerAsync();
             var body = await http.Request.ReadObjectAsync(ct);
+            var invite3Pid = ThirdPartyInviteEndpoints.ParseInvite3Pid(http, body, caller.UserId);
             var command = new CreateRoom
             {
                 Creator = caller.UserId,
@@ -51,6 +53,8 @@ public static class CreateRoomEndpoint
                 InitialState = body.OptionalArray("initial_state")?.Select(ParseInitialState).ToList() ?? [],
             };
             var result = await bus.InvokeAsync<CreateRoomResult>(command, ct);
+            if (result.Error is null && await ThirdPartyInviteEndpoints.InviteAllAsync(bus, invite3Pid, result.RoomId!, ct) is { } failed)
+                return MatrixHttp.Error(failed);
             return result.Error is not null
                 ? MatrixHttp.Error(result.Error)
                 : MatrixHttp.Ok(new JsonObject { ["room_id"] = result.RoomId });

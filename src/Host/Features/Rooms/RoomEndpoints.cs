@@ -4,8 +4,10 @@ using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Projections.Documents;
@@ -47,15 +49,15 @@ public static class RoomEndpoints
     }
 
     /// <summary>
-    /// <c>POST /rooms/{roomId}/invite</c>: with <c>user_id</c> an invite by Matrix ID. The seed's legacy path
+    /// <c>POST /rooms/{roomId}/invite</c>: with <c>user_id</c> an invite by Matrix ID, with <c>id_server</c>/<c>medium</c>/<c>address</c>
+    /// an invite by third-party identifier (<see cref="InviteByThirdPartyId"/>). The seed's legacy path
     /// (<c>/_matrix/client/api/v1/rooms/{roomId}/invite</c>) maps here too.
     /// </summary>
     public static async Task<IResult> Invite(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
         await Send(http, roomId, bus, ct, (caller, body) =>
         {
-            if (body.OptionalString("user_id") is null && (body.ContainsKey("medium") || body.ContainsKey("address") || body.ContainsKey("id_server")))
-                throw new MatrixException(new MatrixError(400, "M_UNRECOGNIZED",
-                    "Invites by third-party identifier are not available on this server yet"));
+            // The third-party form (id_server, medium, address): see Features/ThirdPartyInvites.
+            if (ThirdPartyInviteEndpoints.IsThirdPartyForm(body)) return ThirdPartyInviteEndpoints.ParseInvite(http, roomId, caller.UserId, body);
             return new InviteUser { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
         });
 

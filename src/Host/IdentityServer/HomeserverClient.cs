@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.Domain.Identifiers;
+using Matrix.Rooms.Host.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Matrix.Rooms.Host.IdentityServer;
+
+/// <summary>
+/// What the homeserver does when an identity server reports a bind (server-server API <c>/3pid/onbind</c>).
+/// Implemented by the third-party-invite feature; the embedded identity server calls it in process for its own users.
+/// </summary>
+public interface IThirdPartyBindReceiver
+{
+    /// <summary>Exchanges each invite in the notification; null when all went through, else the last refusal.</summary>
+    Task<MatrixError?> OnBindAsync(JsonObject notification, CancellationToken ct);
+}
+
+/// <summary>
+/// The embedded identity server's calls to homeservers: the <c>/3pid/onbind</c> notification and OpenID
+/// <c>userinfo</c>. Its own homeserver (the Host's server name) is called in process; other homeservers only when
+/// listed in <see cref="IdentityServerOptions.Homeservers"/> — a user ID's server name alone never makes the identity
+/// server contact a host.
+/// </summary>
+public sealed class HomeserverClient(
+    IOptions<MatrixRoomsOptions> options,
+    IServiceProvider services,
+    IHttpClientFactory httpClients,
+    ILogger<HomeserverClient> logger)
+{
+    /// <summary>Delivers the notification; true when the homeserver processed it (even if it refused some invites).</summary>
+    public async Task<bool> NotifyBindAsync(string mxid, JsonObject notification, CancellationToken ct)
+    {
+        var server = UserId.ServerOf(mxid) ?? "";
+        if (string.Equals(server, options.Value.ServerName, StringComparison.OrdinalIgnoreCase))
+        {
+            var receiver = services.GetService<IThirdPartyBindReceiver>();
+            if (receiver is null) return false;
+            try
+            {
+                var refused = await receiver.OnBindAsync(notification, ct);
+                if (refused is not null) logger.LogWarning("The homeserver refused invites on bind of {Mxid}: {Error}", mxid, refused);
+                return refused is null or { Status: < 500 };
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                logger.LogError(e, "The homeserver failed to process the bind of {Mxid}; the invites stay pending", mxid);
+                return false;
+            }
+        }
+        if (BaseUri(server) is not { } baseUri)
+        {
+            logger.LogWarning("Not notifying {Server} of the bind of {Mxid}: it is not a configured homeserver", server, mxid);
+            return false;
+        }
+        try
+        {
+            var url = new Uri(baseUri, "_matrix/federation/v1/3pid/onbind");
+            // The spec says PUT; Synapse and Sydent use POST. Try the spec's first.
+            var status = await SendAsync(HttpMethod.Put, url, notification, ct);
+            if (status is HttpStatusCode.MethodNotAllowed or HttpStatusCode.NotFound)
+                status = await SendAsync(HttpMethod.Post, url, notification, ct);
+            logger.LogInformation("Notified {Server} of the bind of {Mxid}: {Status}", server, mxid, (int)status);
+            return (int)status < 500;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Could not notify {Server} of the bind of {Mxid}", server, mxid);
+            return false;
+        }
+    }
+
+    /// <summary>OpenID: asks <paramref name="serverName"/> whose token this is (<c>GET /_matrix/federation/v1/openid/userinfo</c>).</summary>
+    public async Task<Result<string>> UserOfOpenIdTokenAsync(string serverName, string token, CancellationToken ct)
+    {
+        if (string.Equals(serverName, options.Value.ServerName, StringComparison.OrdinalIgnoreCase))
+        {
+            var userId = await services.GetRequiredService<OpenIdTokens>().UserOfAsync(token, ct);
+            return userId is null ? Unauthorized() : userId;
+        }
+        if (BaseUri(serverName) is not { } baseUri)
+            return MatrixError.Forbidden($"This identity server does not talk to the homeserver {serverName}");
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(TimeSpan.FromSeconds(options.Value.IdentityServer.TimeoutSeconds));
+            var http = httpClients.CreateClient(IdentityServers.HttpClientName);
+            using var response = await http.GetAsync(
+                new Uri(baseUri, $"_matrix/federation/v1/openid/userinfo?access_token={Uri.EscapeDataString(token)}"), cts.Token);
+            if (!response.IsSuccessStatusCode) return Unauthorized();
+            var json = JsonNode.Parse(await response.Content.ReadAsStringAsync(cts.Token)) as JsonObject;
+            return json?["sub"] is JsonValue v && v.TryGetValue<string>(out var sub) && UserId.IsValid(sub) ? sub : Unauthorized();
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Could not check an OpenID token with {Server}", serverName);
+            return MatrixError.Unknown(502, $"The homeserver {serverName} could not be asked about the OpenID token");
+        }
+    }
+
+    private static MatrixError Unauthorized() => new(401, "M_UNAUTHORIZED", "The OpenID token is not valid");
+
+    private Uri? BaseUri(string serverName) =>
+        options.Value.IdentityServer.Homeservers
+            .FirstOrDefault(h => string.Equals(h.ServerName, serverName, StringComparison.OrdinalIgnoreCase)) is { } known
+            ? new Uri((string.IsNullOrEmpty(known.BaseUrl) ? $"https://{known.ServerName}" : known.BaseUrl).TrimEnd('/') + "/")
+            : null;
+
+    private async Task<HttpStatusCode> SendAsync(HttpMethod method, Uri url, JsonObject body, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(options.Value.IdentityServer.TimeoutSeconds * 3));
+        using var request = new HttpRequestMessage(method, url) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        using var response = await httpClients.CreateClient(IdentityServers.HttpClientName).SendAsync(request, cts.Token);
+        return response.StatusCode;
+    }
+}

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Wolverine;
+
+namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;
+
+/// <summary>
+/// Two real servers over loopback HTTP: the homeserver under test (an in-process Kestrel host, server name
+/// <c>localhost</c>) and the identity server as a second Host <em>process</em> (<c>dotnet Matrix.Rooms.Host.dll</c>,
+/// server name <c>identity.test</c>, its own database and mail drop). The homeserver trusts it by its address; it knows
+/// the homeserver as <c>localhost</c>. Every call between them — OpenID userinfo, hash_details, lookup, store-invite,
+/// 3pid/bind, 3pid/onbind, pubkey/isvalid — is real HTTP.
+/// </summary>
+public sealed class TwoServersFixture : IAsyncLifetime
+{
+    public int HomeserverPort { get; } = TcpProbe.ClosedPort();
+    public int IdentityServerPort { get; } = TcpProbe.ClosedPort();
+    public string IdentityServerName => $"127.0.0.1:{IdentityServerPort}";
+    public string HomeserverDataDirectory { get; } = Path.Combine(Path.GetTempPath(), "matrix-rooms-hs-" + Guid.NewGuid().ToString("N")[..8]);
+    public string IdentityDataDirectory { get; } = Path.Combine(Path.GetTempPath(), "matrix-rooms-is-" + Guid.NewGuid().ToString("N")[..8]);
+    public HttpClient Homeserver { get; private set; } = null!;
+    public HttpClient IdentityServer { get; private set; } = null!;
+
+    private WebApplication? _homeserver;
+    private Process? _identityProcess;
+    private readonly StringBuilder _identityOutput = new();
+
+    public async Task InitializeAsync()
+    {
+        // The identity server: a second Host process.
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Matrix.Rooms.Host.dll") },
+            WorkingDirectory = TestDatabase.RepositoryRoot,
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://{IdentityServerName}";
+        start.Environment["ConnectionStrings__Marten"] = TestDatabase.NewDatabase("idsrv");
+        start.Environment["MatrixRooms__ServerName"] = "identity.test";
+        start.Environment["MatrixRooms__DataDirectory"] = IdentityDataDirectory;
+        start.Environment["MatrixRooms__PasswordHashIterations"] = "1000";
+        start.Environment["MatrixRooms__IdentityServer__Homeservers__0__ServerName"] = "localhost";
+        start.Environment["MatrixRooms__IdentityServer__Homeservers__0__BaseUrl"] = $"http://127.0.0.1:{HomeserverPort}";
+        _identityProcess = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        _identityProcess.OutputDataReceived += (_, e) => { lock (_identityOutput) _identityOutput.AppendLine(e.Data); };
+        _identityProcess.ErrorDataReceived += (_, e) => { lock (_identityOutput) _identityOutput.AppendLine(e.Data); };
+        _identityProcess.BeginOutputReadLine();
+        _identityProcess.BeginErrorReadLine();
+
+        // The homeserver under test: the same Host, in process, on Kestrel, trusting that identity server.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(Program).Assembly.GetName().Name, ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["urls"] = $"http://127.0.0.1:{HomeserverPort}",
+            ["ConnectionStrings:Marten"] = TestDatabase.NewDatabase("homesrv"),
+            ["MatrixRooms:PasswordHashIterations"] = "1000",
+            ["MatrixRooms:DataDirectory"] = HomeserverDataDirectory,
+            ["MatrixRooms:IdentityServer:Trusted:0:Name"] = IdentityServerName,
+            ["MatrixRooms:IdentityServer:Trusted:0:BaseUrl"] = $"http://{IdentityServerName}",
+            ["MatrixRooms:IdentityServer:Trusted:0:TimeoutSeconds"] = "30",
+        });
+        builder.AddMatrixRooms();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{HomeserverPort}");
+        builder.Services.RunWolverineInSoloMode();
+        _homeserver = builder.Build();
+        _homeserver.UseMatrixRoomsApi();
+        await _homeserver.StartAsync();
+
+        Homeserver = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HomeserverPort}"), Timeout = TimeSpan.FromSeconds(90) };
+        IdentityServer = new HttpClient { BaseAddress = new Uri($"http://{IdentityServerName}"), Timeout = TimeSpan.FromSeconds(90) };
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            if (_identityProcess.HasExited) throw new InvalidOperationException($"The identity server process exited:\n{Output}");
+            try
+            {
+                if ((await IdentityServer.GetAsync("/_matrix/identity/v2")).IsSuccessStatusCode) break;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The identity server process did not start:\n{Output}");
+            await Task.Delay(250);
+        }
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_identityOutput) return _identityOutput.ToString();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        Homeserver?.Dispose();
+        IdentityServer?.Dispose();
+        if (_identityProcess is { HasExited: false })
+        {
+            _identityProcess.Kill(entireProcessTree: true);
+            await _identityProcess.WaitForExitAsync();
+        }
+        _identityProcess?.Dispose();
+        if (_homeserver is not null)
+        {
+            await _homeserver.StopAsync();
+            await _homeserver.DisposeAsync();
+        }
+        foreach (var dir in new[] { HomeserverDataDirectory, IdentityDataDirectory })
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+    }
+}
+
+public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) : IClassFixture<TwoServersFixture>
+{
+    [Fact]
+    public async Task Invite_bind_and_join_with_the_identity_server_in_another_process()
+    {
+        var (alice, aliceToken) = await RegisterAsync();
+        var (bob, bobToken) = await RegisterAsync();
+        var aliceIs = await IdentityTokenAsync(alice, aliceToken);
+        var bobIs = await IdentityTokenAsync(bob, bobToken);
+        (await SendAsync(servers.IdentityServer, HttpMethod.Get, "/_matrix/identity/v2/account", null, bobIs)).Body["user_id"]!.GetValue<string>()
+            .Should().Be(bob, "the identity server checked Bob's OpenID token with the homeserver over HTTP");
+
+        // Alice invites the address through the external identity server.
+        var room = (await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/createRoom", new JsonObject { ["preset"] = "private_chat" }, aliceToken))
+            ["room_id"]!.GetValue<string>();
+        var address = ThirdPartyInviteFixture.NewAddress();
+        await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/invite",
+            ThirdPartyInviteFixture.ThirdPartyInvite(address, aliceIs, servers.IdentityServerName), aliceToken);
+        var (_, state) = await SendAsync(servers.Homeserver, HttpMethod.Get, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/state", null, aliceToken);
+        var invite = state["chunk"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "m.room.third_party_invite")!;
+        invite["content"]!["key_validity_url"]!.GetValue<string>().Should().StartWith($"http://{servers.IdentityServerName}/_matrix/identity/v2/pubkey/isvalid");
+        invite.ToJsonString().Should().NotContain(address);
+
+        // Bob validates the address on the identity server (token from its mail drop) and binds it through his homeserver.
+        const string secret = "bob-secret";
+        var sid = (await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/requestToken",
+            new JsonObject { ["client_secret"] = secret, ["email"] = address, ["send_attempt"] = 1 }, bobIs))["sid"]!.GetValue<string>();
+        var mailToken = ThirdPartyInviteFixture.MailToken(Path.Combine(servers.IdentityDataDirectory, "maildrop"), sid);
+        await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/submitToken",
+            new JsonObject { ["sid"] = sid, ["client_secret"] = secret, ["token"] = mailToken }, bobIs);
+        await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/account/3pid/bind", new JsonObject
+        {
+            ["sid"] = sid, ["client_secret"] = secret, ["id_server"] = servers.IdentityServerName, ["id_access_token"] = bobIs,
+        }, bobToken);
+
+        // The identity server called /3pid/onbind; the homeserver checked the key with pubkey/isvalid and exchanged the invite.
+        var (status, member) = await SendAsync(servers.Homeserver, HttpMethod.Get,
+            $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/state/m.room.member/{Uri.EscapeDataString(bob)}", null, aliceToken);
+        status.Should().Be(200, servers.Output);
+        member["membership"]!.GetValue<string>().Should().Be("invite");
+        member["third_party_invite"]!["signed"]!["signatures"]!["identity.test"]!["ed25519:0"].Should().NotBeNull();
+
+        await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/join", new JsonObject(), bobToken);
+        var (_, joined) = await SendAsync(servers.Homeserver, HttpMethod.Get, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/joined_members", null, aliceToken);
+        joined["joined"]!.AsObject().Select(kv => kv.Key).Should().BeEquivalentTo(alice, bob);
+
+        // The external server is looked up by hash now: a second invite of the address is an ordinary invite of Bob.
+        var room2 = (await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/createRoom", new JsonObject(), aliceToken))["room_id"]!.GetValue<string>();
+        await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room2)}/invite",
+            ThirdPartyInviteFixture.ThirdPartyInvite(address, aliceIs, servers.IdentityServerName), aliceToken);
+        (await SendAsync(servers.Homeserver, HttpMethod.Get,
+            $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room2)}/state/m.room.member/{Uri.EscapeDataString(bob)}", null, aliceToken))
+            .Body["membership"]!.GetValue<string>().Should().Be("invite");
+    }
+
+    [Fact]
+    public async Task The_external_identity_servers_errors_are_passed_on()
+    {
+        var (bob, bobToken) = await RegisterAsync();
+        var bobIs = await IdentityTokenAsync(bob, bobToken);
+        var (status, body) = await SendAsync(servers.Homeserver, HttpMethod.Post, "/_matrix/client/v3/account/3pid/bind", new JsonObject
+        {
+            ["sid"] = "no-such-session", ["client_secret"] = "x", ["id_server"] = servers.IdentityServerName, ["id_access_token"] = bobIs,
+        }, bobToken);
+        (status, body["errcode"]!.GetValue<string>()).Should().Be((404, "M_NO_VALID_SESSION"));
+
+        // A homeserver token is not an identity-server token for a server other than the embedded one.
+        (status, body) = await SendAsync(servers.Homeserver, HttpMethod.Post, "/_matrix/client/v3/account/3pid/bind", new JsonObject
+        {
+            ["sid"] = "x", ["client_secret"] = "x", ["id_server"] = servers.IdentityServerName, ["id_access_token"] = bobToken,
+        }, bobToken);
+        (status, body["errcode"]!.GetValue<string>()).Should().Be((403, "M_FORBIDDEN"));
+    }
+
+    private async Task<(string UserId, string Token)> RegisterAsync()
+    {
+        var json = await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/register", new JsonObject
+        {
+            ["username"] = "u" + Guid.NewGuid().ToString("N")[..10], ["password"] = "correct horse battery",
+            ["auth"] = new JsonObject { ["type"] = "m.login.dummy" },
+        });
+        return (json["user_id"]!.GetValue<string>(), json["access_token"]!.GetValue<string>());
+    }
+
+    /// <summary>The spec's way to an identity-server token: OpenID from the homeserver, <c>/account/register</c> on the identity server.</summary>
+    private async Task<string> IdentityTokenAsync(string userId, string token)
+    {
+        var openId = await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/user/{Uri.EscapeDataString(userId)}/openid/request_token", new JsonObject(), token);
+        return (await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/account/register", openId))["token"]!.GetValue<string>();
+    }
+
+    private async Task<JsonObject> PostOkAsync(HttpClient client, string url, JsonObject body, string? token = null)
+    {
+        var (status, json) = await SendAsync(client, HttpMethod.Post, url, body, token);
+        status.Should().Be(200, $"POST {url} answered {json.ToJsonString()}\n{servers.Output}");
+        return json;
+    }
+
+    private static async Task<(int Status, JsonObject Body)> SendAsync(HttpClient client, HttpMethod method, string url, JsonObject? body, string? token)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        // GET /state answers an array: it comes back as {"chunk": [...]}.
+        var json = string.IsNullOrEmpty(text) ? null : JsonNode.Parse(text);
+        return ((int)response.StatusCode, json switch
+        {
+            JsonObject o => o,
+            JsonArray a => new JsonObject { ["chunk"] = a },
+            _ => new JsonObject(),
+        });
+    }
+}
