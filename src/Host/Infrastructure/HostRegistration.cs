@@ -49,7 +49,8 @@ public static class HostRegistration
                 var options = new StoreOptions();
                 options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString,
                     sp.GetRequiredService<IConfiguration>()["MatrixRooms:Schema"]);
-                options.Events.AppendMode = EventAppendMode.Rich;
+                // Quick append: every append names its expected version, so Marten need not read the stream first.
+                options.Events.AppendMode = EventAppendMode.Quick;
                 options.Schema.For<Account>();
                 options.Schema.For<AccessTokenRecord>().Index(x => x.UserId);
                 options.Schema.For<SentTransaction>();
@@ -61,14 +62,17 @@ public static class HostRegistration
         builder.Host.UseWolverine(opts =>
         {
             opts.UseRuntimeCompilation();
+            // The handlers live here, whichever assembly hosts the engine (the Host itself, a test, a benchmark, an embedder).
+            opts.Discovery.IncludeAssembly(typeof(HostRegistration).Assembly);
             opts.Policies.AutoApplyTransactions();
             opts.Policies.UseDurableLocalQueues();
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
 
-            // Another writer appended to the room between our read and our append: decide again on the new state.
+            // Another writer appended to the room between our read and our append: decide again on the new state (the
+            // retry takes the room lock, see RoomWriter).
             opts.OnException<EventStreamUnexpectedMaxEventIdException>()
-                .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50),
+                .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
                     TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
             opts.OnException<ConcurrencyException>()
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50));

@@ -1,6 +1,7 @@
 using Marten;
 using Matrix.Rooms.Domain.Rooms;
 using NodaTime;
+using Wolverine;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
@@ -10,27 +11,27 @@ namespace Matrix.Rooms.Host.Features.Rooms;
 /// </summary>
 public static class MembershipHandler
 {
-    public static Task<RoomCommandResult> Handle(InviteUser command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(InviteUser command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(JoinRoom command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(JoinRoom command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(LeaveRoom command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(LeaveRoom command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(KickUser command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(KickUser command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(BanUser command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(BanUser command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(UnbanUser command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(UnbanUser command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(KnockRoom command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(KnockRoom command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 
-    public static Task<RoomCommandResult> Handle(SetRoomState command, IDocumentSession session, IClock clock, CancellationToken ct) =>
-        RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+    public static Task<RoomCommandResult> Handle(SetRoomState command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
 }

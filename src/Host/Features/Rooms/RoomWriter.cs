@@ -8,6 +8,7 @@ using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
 using Npgsql;
+using Wolverine;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
@@ -18,16 +19,18 @@ public sealed record RoomCommandResult(string RoomId, string? EventId, MatrixErr
 }
 
 /// <summary>
-/// The write path every room command shares: lock the room, draft the event, load only the state entries the rules
-/// need, decide, and append with the stream version read before deciding. The lock serialises writers of one room; the
-/// expected version is a second guard (Wolverine's retry policy re-runs the decision if it ever fails).
+/// The write path every room command shares: draft the event, load only the state entries the rules need, decide, and
+/// append with the stream version read before deciding. If another writer appended to the room in between, the
+/// expected-version check fails and Wolverine retries the command; a retry first takes the room's lock, so writers of
+/// a busy room then decide one after the other on fresh state. The uncontended path pays no lock round trip.
 /// </summary>
 public static class RoomWriter
 {
+    /// <param name="envelope">The Wolverine envelope: a retry (attempt 2+) after a concurrency conflict takes the room lock.</param>
     public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
-        CancellationToken ct)
+        Envelope? envelope, CancellationToken ct)
     {
-        await LockRoomAsync(session, command.RoomId, ct);
+        if (envelope is { Attempts: > 1 }) await LockRoomAsync(session, command.RoomId, ct);
         var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
         var (head, state) = await LoadAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), ct);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
@@ -52,9 +55,7 @@ public static class RoomWriter
 
     /// <summary>
     /// Serialises the writers of one room: a transaction-scoped PostgreSQL advisory lock on the room ID, held until the
-    /// session commits. Commands on different rooms never wait for each other; commands on one room decide one after
-    /// the other on fresh state instead of failing the expected-version check and retrying (which stays as a backstop
-    /// for writers that do not take the lock).
+    /// session commits. Commands on different rooms never wait for each other.
     /// </summary>
     public static async Task LockRoomAsync(IDocumentSession session, string roomId, CancellationToken ct)
     {

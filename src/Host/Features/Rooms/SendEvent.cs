@@ -19,11 +19,12 @@ public sealed record SentTransaction
 
 public static class SendEventHandler
 {
-    public static async Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock, CancellationToken ct)
+    public static async Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock, Envelope envelope,
+        CancellationToken ct)
     {
         if (command.TransactionId is { } txn && await session.LoadAsync<SentTransaction>(txn, ct) is { } earlier)
             return new RoomCommandResult(command.RoomId, earlier.EventId, null);
-        var result = await RoomWriter.DecideAndAppendAsync(command, session, clock, ct);
+        var result = await RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
         if (result.Succeeded && command.TransactionId is { } id)
             session.Insert(new SentTransaction { Id = id, EventId = result.EventId! });
         return result;
