@@ -11,7 +11,22 @@ public static class RoomId
     {
         if (string.IsNullOrEmpty(value) || value[0] != '!' || value.Length > 255) return false;
         var colon = value.IndexOf(':');
-        return colon > 1 && ServerName.IsValid(value[(colon + 1)..]);
+        return colon > 1 && ValidOpaque(value.AsSpan(1, colon - 1))
+            && ServerName.IsValid(value[(colon + 1)..]);
+    }
+
+    // The spec leaves a room ID's opaque part free-form; this engine refuses whitespace, control and format characters
+    // (e.g. U+202E RIGHT-TO-LEFT OVERRIDE) in it, which no server mints and which only serve to disguise an ID.
+    private static bool ValidOpaque(ReadOnlySpan<char> opaque)
+    {
+        foreach (var c in opaque)
+        {
+            var category = char.GetUnicodeCategory(c);
+            if (char.IsControl(c) || char.IsWhiteSpace(c) || category is System.Globalization.UnicodeCategory.Format
+                    or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator)
+                return false;
+        }
+        return true;
     }
 
     public static string? ServerOf(string? value) =>

@@ -8,6 +8,9 @@ namespace Matrix.Rooms.Host.Infrastructure.Http;
 /// <summary>Matrix JSON in and out: results, errors, and reading a request body with the spec's error codes.</summary>
 public static class MatrixHttp
 {
+    /// <summary>The largest request body accepted (1 MiB; a Matrix event is at most 64 KiB).</summary>
+    public const int MaxBodyBytes = 1024 * 1024;
+
     public static IResult Ok(JsonNode body) => Results.Text(body.ToJsonString(MatrixJson.Options), "application/json", statusCode: 200);
 
     public static IResult Ok(object body) =>
@@ -25,8 +28,16 @@ public static class MatrixHttp
     /// </summary>
     public static async Task<JsonObject> ReadObjectAsync(this HttpRequest request, CancellationToken ct = default)
     {
+        if (request.ContentLength > MaxBodyBytes) throw new MatrixException(MatrixError.TooLarge("The request body is too large"));
         using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, ct);
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            // Kestrel enforces the limit too; this also holds behind other servers and in-memory test hosts.
+            if (buffer.Length + read > MaxBodyBytes) throw new MatrixException(MatrixError.TooLarge("The request body is too large"));
+            buffer.Write(chunk, 0, read);
+        }
         if (buffer.Length == 0) return new JsonObject();
         JsonNode? node;
         try
