@@ -16,6 +16,7 @@ namespace Matrix.Rooms.Host.Infrastructure.Postgres;
 public sealed class EmbeddedPostgres : IDisposable
 {
     private const string PasswordFileName = "matrix_rooms.password";
+    private const string PortFileName = "matrix_rooms.port";
     private readonly ILogger _logger;
     private readonly string _binDirectory;
     private readonly string? _runAs;
@@ -88,12 +89,18 @@ public sealed class EmbeddedPostgres : IDisposable
             File.Delete(pidFile);
         }
 
-        Port = FreeLoopbackPort();
+        Port = PreferredPort();
         var settings = new List<string> { "-c listen_addresses=127.0.0.1", $"-p {Port}", "-c unix_socket_directories=''" };
         settings.AddRange(Options.ServerSettings.Select(s => $"-c {s.Key}={s.Value}"));
         Run("pg_ctl", "-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-w", "-t", "60",
             "-o", string.Join(' ', settings), "start");
         OwnsServer = true;
+        // A server restarted on its old port leaves this process's pooled connections to it dead: drop them.
+        foreach (var database in new[] { "postgres", Options.Database })
+        {
+            using var stale = new NpgsqlConnection(ConnectionString(database));
+            NpgsqlConnection.ClearPool(stale);
+        }
         _logger.LogInformation("Started PostgreSQL on 127.0.0.1:{Port} (data {DataDirectory}, binaries {BinDirectory})",
             Port, DataDirectory, _binDirectory);
     }
@@ -200,6 +207,33 @@ public sealed class EmbeddedPostgres : IDisposable
             var output = stdout.Wait(TimeSpan.FromSeconds(2)) ? stdout.Result : "";
             throw new InvalidOperationException(
                 $"{Path.GetFileName(file)} {string.Join(' ', args)} failed with exit code {process.ExitCode}: {err}{output}".Trim());
+        }
+    }
+
+    /// <summary>
+    /// The port this cluster used last time when it is still free, so clients holding the old connection string (a
+    /// Host that outlived a database restart) reconnect by themselves; otherwise a new free loopback port.
+    /// </summary>
+    private int PreferredPort()
+    {
+        var portFile = Path.Combine(DataDirectory, PortFileName);
+        if (File.Exists(portFile) && int.TryParse(File.ReadAllText(portFile).Trim(), out var last) && IsFree(last)) return last;
+        var port = FreeLoopbackPort();
+        File.WriteAllText(portFile, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return port;
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 
