@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Marten;
+using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Rooms;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Wolverine;
+
+namespace Matrix.Rooms.Bench.Scenarios;
+
+/// <summary>Where one command's time goes, single sender: through the bus, and the same write path without Wolverine.</summary>
+public static class Breakdown
+{
+    public static async Task RunAsync(int n)
+    {
+        await using var host = await BenchHost.StartAsync();
+        const string owner = "@bench_owner:localhost";
+        var roomId = (await host.NewBus().InvokeAsync<CreateRoomResult>(new CreateRoom { Creator = owner })).RoomId!;
+        var bus = host.NewBus();
+        SendRoomEvent Message(int i) => new() { RoomId = roomId, Sender = owner, EventType = "m.room.message", Content = new JsonObject { ["body"] = $"m{i}" } };
+        for (var i = 0; i < 50; i++) await bus.InvokeAsync<RoomCommandResult>(Message(i));
+
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++) await bus.InvokeAsync<RoomCommandResult>(Message(i));
+        Console.WriteLine($"through IMessageBus: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");
+
+        var store = host.App.Services.GetRequiredService<IDocumentStore>();
+        sw.Restart();
+        for (var i = 0; i < n; i++)
+        {
+            await using var session = store.LightweightSession();
+            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, null, CancellationToken.None);
+            await session.SaveChangesAsync();
+        }
+        Console.WriteLine($"RoomWriter + SaveChanges without Wolverine: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");
+
+        sw.Restart();
+        for (var i = 0; i < n; i++)
+        {
+            await using var session = store.LightweightSession();
+            await RoomWriter.LoadAsync(session, roomId, [new Matrix.Rooms.Domain.Events.StateKey("m.room.create", "")], CancellationToken.None);
+        }
+        Console.WriteLine($"load only (batched head + state rows): {sw.Elapsed.TotalMilliseconds / n:F3} ms");
+    }
+}
