@@ -1,10 +1,14 @@
 using BenchmarkDotNet.Running;
 using Matrix.Rooms.Bench.Scenarios;
+using Matrix.Rooms.Bench.Tooling;
 
 // dotnet run -c Release --project bench/Matrix.Rooms.Bench -- <scenario> [options]
-//   commands [seconds]              end-to-end commands vs raw PostgreSQL inserts (brief: ratio >= 0.35)
+//   commands [seconds] [invite|send] end-to-end commands vs raw PostgreSQL inserts (brief: ratio >= 0.35)
 //   room-size [members] [invites]   median invite latency, 100,000-member vs 10-member room (brief: <= 1.5x)
 //   messages [events] [requests]    GET /messages?limit=100 latency over HTTP
+//   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
+//   import [events]                 one room's JSON Lines through the COPY import path (brief: >= 50,000 events/s)
+//   time-travel [events]            room state at a version / instant in a room of that many events
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
 var scenario = args.FirstOrDefault();
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
@@ -12,7 +16,10 @@ int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[ind
 switch (scenario)
 {
     case "commands":
-        await EndToEndScenarios.CommandsAsync(TimeSpan.FromSeconds(Arg(1, 15)));
+        await EndToEndScenarios.CommandsAsync(TimeSpan.FromSeconds(Arg(1, 15)), args.Length > 2 ? args[2] : "invite");
+        break;
+    case "breakdown":
+        await Breakdown.RunAsync(Arg(1, 500));
         break;
     case "room-size":
         await EndToEndScenarios.RoomSizeAsync(Arg(1, 100_000), Arg(2, 300));
@@ -20,7 +27,19 @@ switch (scenario)
     case "messages":
         await EndToEndScenarios.MessagesAsync(Arg(1, 1_000), Arg(2, 200));
         break;
+    case "rebuild":
+        await ToolingScenarios.RebuildAsync(Arg(1, 1_000_000), Arg(2, 1_000));
+        break;
+    case "rebuild-run":
+        return await ToolingScenarios.RebuildRunAsync(args[1]);
+    case "import":
+        await ToolingScenarios.ImportAsync(Arg(1, 100_000));
+        break;
+    case "time-travel":
+        await ToolingScenarios.TimeTravelAsync(Arg(1, 100_000));
+        break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(EndToEndScenarios).Assembly).Run(args);
         break;
 }
+return 0;

@@ -70,7 +70,8 @@ public abstract record MatrixEvent
             Type = type,
             StateKey = stateKey,
             Content = content,
-            OriginServerTs = originServerTs,
+            // The wire format carries whole milliseconds; keep no more, so a replay reproduces exactly what was stored.
+            OriginServerTs = Instant.FromUnixTimeMilliseconds(originServerTs.ToUnixTimeMilliseconds()),
         };
 
     /// <summary>Reads an event from its Matrix JSON. Throws <see cref="JsonException"/> when the shape is wrong.</summary>

@@ -2,14 +2,14 @@ namespace Matrix.Rooms.Host.Commands;
 
 /// <summary>
 /// Resolves a file argument the way the user typed it. <c>dotnet run --project src/Host</c> runs the Host in the project
-/// folder, so a relative path is taken from the shell's directory (<c>PWD</c>) when it is not found from the Host's.
+/// folder, so a relative path is taken from the shell's directory (<c>PWD</c>), else from the working directory.
 /// </summary>
 public static class CommandPaths
 {
     public static string Resolve(string path)
     {
-        if (Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path)) return path;
+        if (Path.IsPathRooted(path)) return path;
         var shell = Environment.GetEnvironmentVariable("PWD");
-        return string.IsNullOrEmpty(shell) ? path : Path.GetFullPath(Path.Combine(shell, path));
+        return Path.GetFullPath(string.IsNullOrEmpty(shell) ? path : Path.Combine(shell, path));
     }
 }

@@ -104,3 +104,16 @@ public class RoomDeciderTests
         return result.Error.Error;
     }
 }
+
+public class MatrixEventTests
+{
+    [Fact]
+    public void Created_events_keep_whole_milliseconds_like_the_wire_format_so_a_replay_reproduces_them()
+    {
+        var precise = NodaTime.Instant.FromUnixTimeTicks(17_000_000_001_234_567L);
+        var ev = Matrix.Rooms.Domain.Events.MatrixEvent.Create("m.room.message", "!r:example.org", "@a:example.org", null,
+            new System.Text.Json.Nodes.JsonObject(), precise);
+        ev.OriginServerTs.Should().Be(NodaTime.Instant.FromUnixTimeMilliseconds(precise.ToUnixTimeMilliseconds()));
+        Matrix.Rooms.Domain.Events.MatrixEvent.FromJson(ev.ToJson()).OriginServerTs.Should().Be(ev.OriginServerTs);
+    }
+}

@@ -58,7 +58,7 @@ public sealed class DocumentIdentities(IDocumentStore store)
         lock (_lock)
         {
             if (!_getters.TryGetValue(type, out getter))
-                _getters[type] = getter = Compile(type, store.Options.Storage.MappingFor(type).IdMember);
+                _getters[type] = getter = Compile(type, store.Options.FindOrResolveDocumentType(type).IdMember);
         }
         return getter(document) ?? throw new InvalidOperationException($"A {type.Name} document was stored without an id");
     }

@@ -37,7 +37,7 @@ public sealed class RoomSnapshot
         State.TryGetValue(new StateKey(type, stateKey), out var entry) ? entry.Event : null;
 
     /// <summary>Folds one stored event in. Events must come in stream order.</summary>
-    public RoomSnapshot Apply(MatrixEvent ev, long version, long sequence, DateTimeOffset storedAt)
+    public RoomSnapshot Fold(MatrixEvent ev, long version, long sequence, DateTimeOffset storedAt)
     {
         if (Id.Length == 0) Id = ev.RoomId;
         Version = version;
@@ -72,6 +72,6 @@ public sealed partial class RoomSnapshotProjection : SingleStreamProjection<Room
 
     public override RoomSnapshot? Evolve(RoomSnapshot? snapshot, string id, IEvent e) =>
         e.Data is MatrixEvent ev
-            ? (snapshot ?? new RoomSnapshot { Id = id }).Apply(ev, e.Version, e.Sequence, e.Timestamp)
+            ? (snapshot ?? new RoomSnapshot { Id = id }).Fold(ev, e.Version, e.Sequence, e.Timestamp)
             : snapshot;
 }

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using JasperFx.Events;
+using Marten;
+using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Host.Tooling;
+using Matrix.Rooms.Host.Tooling.Rebuild;
+using Matrix.Rooms.Host.Tooling.Replay;
+using Matrix.Rooms.Host.Tooling.Seeding;
+using Matrix.Rooms.Host.Tooling.TimeTravel;
+using Matrix.Rooms.Host.Tooling.Transfer;
+using Matrix.Rooms.Projections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodaTime;
+using Npgsql;
+
+namespace Matrix.Rooms.Bench.Tooling;
+
+/// <summary>
+/// The brief's tooling targets, measured on a fresh database of the bench cluster (<c>.data/postgres-bench</c>, the
+/// server's default durability settings), Release build:
+/// <list type="bullet">
+/// <item><c>rebuild [events] [rooms]</c>: seeds <c>events</c> (default 1,000,000) over <c>rooms</c> rooms through the bulk
+/// path, then rebuilds every projection in a separate process (so its peak memory is the rebuild's alone) with the
+/// progress display, and prints events/s and the peak working set. Target ≥ 50,000 events/s, &lt; 1 GiB.</item>
+/// <item><c>import [events]</c>: one room of <c>events</c> (default 100,000) exported to JSON Lines, then imported into a
+/// fresh database through the COPY path (validation against the authorization rules and the projections included),
+/// after a small warm-up import. Target ≥ 50,000 events/s.</item>
+/// <item><c>time-travel [events]</c>: the latency of "state at version N / at instant T" in a room of <c>events</c>
+/// (default 100,000) events.</item>
+/// </list>
+/// </summary>
+public static class ToolingScenarios
+{
+    public static async Task RebuildAsync(int events, int rooms)
+    {
+        using var cluster = StartCluster();
+        var database = $"bench_rebuild_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        var connection = cluster.CreateDatabase(database);
+        try
+        {
+            await RebuildOnAsync(connection, events, rooms);
+        }
+        finally
+        {
+            await DropAsync(cluster, database);
+        }
+    }
+
+    private static async Task RebuildOnAsync(string connection, int events, int rooms)
+    {
+        var perRoom = Math.Max(1, events / rooms);
+        Console.WriteLine($"Seeding {rooms:N0} rooms x {perRoom:N0} events through the bulk path ...");
+        var seeded = await Seed(connection, new SeedOptions { Rooms = rooms, Members = 20, Events = perRoom, Seed = 1 });
+        Console.WriteLine($"Seeded {seeded.Events:N0} events in {seeded.Elapsed.TotalSeconds:F1} s ({seeded.EventsPerSecond:N0} events/s)");
+
+        // The rebuild runs in a process of its own, so the peak working set it reports is the rebuild's, not the seeding's.
+        // Under `dotnet run` the process is the app host; under `dotnet Matrix.Rooms.Bench.dll` it is dotnet itself.
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
+        start.ArgumentList.Add("rebuild-run");
+        start.ArgumentList.Add(connection);
+        var child = Process.Start(start)!;
+        await child.WaitForExitAsync();
+        if (child.ExitCode != 0) throw new InvalidOperationException($"The rebuild process failed with exit code {child.ExitCode}");
+    }
+
+    /// <summary>The child process of <see cref="RebuildAsync"/>: rebuilds every projection with progress and reports.</summary>
+    public static async Task<int> RebuildRunAsync(string connection)
+    {
+        await using var store = NewStore(connection);
+        var rebuilder = new ProjectionRebuilder(store, NullLogger<ProjectionRebuilder>.Instance);
+        var result = await ConsoleProgress.RunAsync("rebuild", progress =>
+            rebuilder.RebuildAsync(new RebuildOptions { VerifySample = 20 }, progress, CancellationToken.None));
+        Console.WriteLine($"rebuild of {string.Join(", ", result.Replayed)}");
+        Console.WriteLine($"  {result.Events:N0} events in {result.Elapsed.TotalSeconds:F1} s = {result.EventsPerSecond:N0} events/s " +
+                          $"(target >= 50,000); {result.DocumentsWritten:N0} documents written");
+        Console.WriteLine($"  peak working set {result.PeakWorkingSetBytes / (1024.0 * 1024):N0} MiB (target < 1,024 MiB); " +
+                          $"GC heap after {GC.GetTotalMemory(false) / (1024.0 * 1024):N0} MiB");
+        Console.WriteLine($"  verification: {result.Verification!.RoomsChecked} rooms, {result.Verification.DocumentsChecked:N0} documents, " +
+                          $"{(result.Verification.Passed ? "all equal to live aggregation" : $"{result.Verification.Mismatches.Count} differences")}");
+        return result.Verification.Passed ? 0 : 1;
+    }
+
+    public static async Task ImportAsync(int events)
+    {
+        using var cluster = StartCluster();
+        var stamp = $"{DateTime.UtcNow:yyyyMMddHHmmss}";
+        try
+        {
+            await ImportOnAsync(cluster, stamp, events);
+        }
+        finally
+        {
+            foreach (var database in new[] { "export", "import", "import_events" }) await DropAsync(cluster, $"bench_{database}_{stamp}");
+        }
+    }
+
+    private static async Task ImportOnAsync(EmbeddedPostgres cluster, string stamp, int events)
+    {
+        var source = cluster.CreateDatabase($"bench_export_{stamp}");
+        Console.WriteLine($"Seeding one room of {events:N0} events (and a 2,000-event warm-up room) through the bulk path ...");
+        await using var sourceStore = NewStore(source);
+        var big = await Seed(sourceStore, new SeedOptions { Rooms = 1, Members = 50, Events = events, Seed = 2 });
+        var warm = await Seed(sourceStore, new SeedOptions { Rooms = 1, Members = 10, Events = 2_000, Seed = 3 });
+        var exporter = new EventExporter(sourceStore);
+        var bigFile = Path.Combine(Path.GetTempPath(), $"bench-room-{stamp}.jsonl");
+        var warmFile = Path.Combine(Path.GetTempPath(), $"bench-warm-{stamp}.jsonl");
+        await Export(exporter, big.RoomIds[0], bigFile);
+        await Export(exporter, warm.RoomIds[0], warmFile);
+        Console.WriteLine($"Exported {big.RoomIds[0]}: {new FileInfo(bigFile).Length / (1024.0 * 1024):N1} MiB of JSON Lines");
+
+        await using var target = NewStore(cluster.CreateDatabase($"bench_import_{stamp}"));
+        var importer = new EventImporter(target, NullLogger<EventImporter>.Instance);
+        var warmUp = await importer.ImportAsync(warmFile, new Quiet(), CancellationToken.None);
+        Console.WriteLine($"warm-up import: {warmUp.EventsImported:N0} events in {warmUp.Elapsed.TotalSeconds:F2} s");
+        var result = await ConsoleProgress.RunAsync("import", progress => importer.ImportAsync(bigFile, progress, CancellationToken.None));
+        if (result.Failures.Count > 0) throw new InvalidOperationException(string.Join("; ", result.Failures));
+        Console.WriteLine($"import of one room through the COPY path, checked against the authorization rules, projections in the same transaction:");
+        Console.WriteLine($"  {result.EventsImported:N0} events in {result.Elapsed.TotalSeconds:F2} s = {result.EventsPerSecond:N0} events/s (target >= 50,000)");
+
+        await using var eventsOnly = NewStore(cluster.CreateDatabase($"bench_import_events_{stamp}"));
+        var copyOnly = new EventImporter(eventsOnly, NullLogger<EventImporter>.Instance);
+        await copyOnly.ImportAsync(warmFile, new Quiet(), CancellationToken.None, deferProjections: true);
+        var copied = await ConsoleProgress.RunAsync("import --defer-projections", progress =>
+            copyOnly.ImportAsync(bigFile, progress, CancellationToken.None, deferProjections: true));
+        if (copied.Failures.Count > 0) throw new InvalidOperationException(string.Join("; ", copied.Failures));
+        Console.WriteLine("import --defer-projections (checked against the authorization rules, events only through COPY; read models by a rebuild later):");
+        Console.WriteLine($"  {copied.EventsImported:N0} events in {copied.Elapsed.TotalSeconds:F2} s = {copied.EventsPerSecond:N0} events/s (target >= 50,000)");
+        File.Delete(bigFile);
+        File.Delete(warmFile);
+    }
+
+    public static async Task TimeTravelAsync(int events)
+    {
+        using var cluster = StartCluster();
+        var database = $"bench_timetravel_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        try
+        {
+            await TimeTravelOnAsync(cluster.CreateDatabase(database), events);
+        }
+        finally
+        {
+            await DropAsync(cluster, database);
+        }
+    }
+
+    private static async Task TimeTravelOnAsync(string connection, int events)
+    {
+        await using var store = NewStore(connection);
+        Console.WriteLine($"Seeding one room of {events:N0} events through the bulk path ...");
+        var room = (await Seed(store, new SeedOptions { Rooms = 1, Members = 50, Events = events, Seed = 4 })).RoomIds[0];
+        var timeTravel = new RoomTimeTravel(store);
+        await using var session = store.QuerySession();
+        var middle = (await session.Events.FetchStreamAsync(room, version: events / 2, fromVersion: events / 2)).Single();
+        var points = new (string Name, RoomPoint Point)[]
+        {
+            ("at_version 1,000", new RoomPoint.AtVersion(1_000)),
+            ($"at_version {events / 2:N0}", new RoomPoint.AtVersion(events / 2)),
+            ($"at_version {events:N0} (the end)", new RoomPoint.AtVersion(events)),
+            ($"at instant of event {events / 2:N0}", new RoomPoint.AtInstant(Instant.FromDateTimeOffset(middle.Timestamp))),
+        };
+        await timeTravel.StateAtAsync(room, points[0].Point); // warm-up
+        Console.WriteLine($"time travel in a room of {events:N0} events (7 runs each):");
+        foreach (var (name, point) in points)
+        {
+            var times = new List<double>();
+            RoomStateSummary? state = null;
+            for (var i = 0; i < 7; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                state = (await timeTravel.StateAtAsync(room, point)).Value;
+                times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            times.Sort();
+            Console.WriteLine($"  {name,-36} median {times[3],7:N0} ms  min {times[0],7:N0} ms  (stream_version {state!.StreamVersion:N0}, {state.Members.Count} members)");
+        }
+    }
+
+    private static async Task<SeedResult> Seed(string connection, SeedOptions options)
+    {
+        await using var store = NewStore(connection);
+        return await Seed(store, options);
+    }
+
+    private static Task<SeedResult> Seed(IDocumentStore store, SeedOptions options) =>
+        new RoomSeeder(store, new ServiceCollection().BuildServiceProvider(), NullLogger<RoomSeeder>.Instance)
+            .SeedAsync(options, bulk: true, new Quiet(), CancellationToken.None);
+
+    private static async Task Export(EventExporter exporter, string room, string path)
+    {
+        await using var file = File.Create(path);
+        await exporter.ExportAsync(await exporter.ResolveRoomsAsync([room], CancellationToken.None), file, new Quiet(), CancellationToken.None);
+    }
+
+    private static DocumentStore NewStore(string connection) => DocumentStore.For(options =>
+    {
+        options.AddMatrixRooms(connection).AddMatrixRoomsTooling();
+        options.Events.AppendMode = EventAppendMode.Rich;
+    });
+
+    /// <summary>The bench databases hold millions of rows; each scenario drops its own when it is done.</summary>
+    private static async Task DropAsync(EmbeddedPostgres cluster, string database)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(cluster.ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"drop database if exists \"{database}\" with (force)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    private static EmbeddedPostgres StartCluster() =>
+        EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(Scenarios.BenchHost.RepositoryRoot(), ".data", "postgres-bench"),
+            ServerSettings = new Dictionary<string, string> { ["max_connections"] = "200" },
+        }, NullLogger.Instance);
+
+    private sealed class Quiet : ITransferObserver
+    {
+        public void Started(long totalEvents, int rooms) { }
+        public void Advance(long events) { }
+        public void Note(string message) { }
+    }
+}

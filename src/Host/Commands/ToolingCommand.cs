@@ -1,0 +1,46 @@
+using System.Text.Json;
+using JasperFx.CommandLine;
+using Matrix.Rooms.Host.Tooling.Replay;
+using Npgsql;
+
+namespace Matrix.Rooms.Host.Commands;
+
+/// <summary>
+/// What the tooling commands (<c>room-state</c>, <c>rebuild</c>, <c>export</c>, <c>import</c>, <c>seed</c>) share: the
+/// Host's services without starting the server, and one line on standard error plus exit code 1 for bad input
+/// instead of a stack trace.
+/// </summary>
+internal static class ToolingCommand
+{
+    public static async Task<bool> RunAsync(string name, NetCoreInput input, Func<IServiceProvider, Task<bool>> work, bool start = false)
+    {
+        using var host = input.BuildHost();
+        try
+        {
+            if (start)
+            {
+                // Only the command path needs Wolverine running; it needs no HTTP port (and must not clash with a running server).
+                if (host is WebApplication web)
+                {
+                    web.Urls.Clear();
+                    web.Urls.Add("http://127.0.0.1:0");
+                }
+                await host.StartAsync();
+            }
+            var ok = await work(host.Services);
+            if (start) await host.StopAsync();
+            return ok;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or IOException or JsonException
+                                       or ProjectionReplayException or RoomExistsException or InvalidOperationException or NpgsqlException)
+        {
+            return Fail(name, e.Message);
+        }
+    }
+
+    public static bool Fail(string name, string message)
+    {
+        Console.Error.WriteLine($"{name}: {message}");
+        return false;
+    }
+}

@@ -1,0 +1,191 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Marten;
+using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Host.Tooling.Replay;
+using Matrix.Rooms.Host.Tooling.TimeTravel;
+using Matrix.Rooms.Projections.Documents;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Matrix.Rooms.Host.Tooling.Rebuild;
+
+/// <summary>One difference between a stored document and what live aggregation says it should be.</summary>
+public sealed record VerificationMismatch(string RoomId, string Check, string DocumentId, string Problem)
+{
+    public override string ToString() => $"{RoomId} [{Check}] {DocumentId}: {Problem}";
+}
+
+public sealed record VerificationReport(int RoomsChecked, int DocumentsChecked, IReadOnlyList<VerificationMismatch> Mismatches)
+{
+    public bool Passed => Mismatches.Count == 0;
+}
+
+/// <summary>
+/// Checks, for a sample of rooms, that the stored read models equal what live aggregation of the room's stream gives:
+/// <list type="number">
+/// <item>every checked projection, replayed in memory over the room's events (read with <c>FetchStreamAsync</c>), writes
+/// exactly the documents that are stored — same ids, same JSON — and, for document types with a <c>RoomId</c>, the
+/// store holds no other document for the room;</item>
+/// <item>independently of the projection code, the room's <see cref="RoomSnapshot"/> (Marten live aggregation) agrees
+/// with <see cref="RoomStateEntry"/>, <see cref="RoomMember"/> and <see cref="RoomHead"/>: the same state keys set by
+/// the same events at the same versions, the same memberships, the same head.</item>
+/// </list>
+/// </summary>
+public sealed class RebuildVerifier(IDocumentStore store)
+{
+    private readonly DocumentIdentities _identities = new(store);
+    private readonly DocumentWriter _tables = new(store);
+    private readonly ISerializer _serializer = store.Options.Serializer();
+
+    /// <summary>A deterministic spread of rooms: ordered by a hash of the ID, so reruns check the same ones.</summary>
+    public async Task<IReadOnlyList<string>> SampleRoomsAsync(int count, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var schema = ((StoreOptions)store.Options).Events.DatabaseSchemaName;
+        var rooms = await session.AdvancedSql.QueryAsync<string>(
+            $"select id from {schema}.mt_streams order by md5(id) limit {Math.Max(0, count)}", ct);
+        return rooms.ToList();
+    }
+
+    public async Task<VerificationReport> VerifyAsync(IReadOnlyList<ProjectionInfo> projections, IReadOnlyList<string> roomIds, CancellationToken ct)
+    {
+        var mismatches = new List<VerificationMismatch>();
+        var documents = 0;
+        var replayer = new ProjectionReplayer(projections);
+        var names = projections.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        await using var session = store.QuerySession();
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+
+        foreach (var roomId in roomIds)
+        {
+            var events = await session.Events.FetchStreamAsync(roomId, token: ct);
+            var expected = new DocumentChanges(_identities);
+            await replayer.ApplyAsync(events, expected, ct);
+            foreach (var type in expected.Types)
+                documents += await CompareAsync(connection, roomId, type, expected.For(type), mismatches, ct);
+
+            var snapshot = await session.Events.AggregateStreamAsync<RoomSnapshot>(roomId, token: ct);
+            if (snapshot is null)
+            {
+                mismatches.Add(new VerificationMismatch(roomId, "live", roomId, "live aggregation found no events"));
+                continue;
+            }
+            documents += await CheckAgainstSnapshotAsync(session, snapshot, names, mismatches, ct);
+        }
+        return new VerificationReport(roomIds.Count, documents, mismatches);
+    }
+
+    private async Task<int> CompareAsync(NpgsqlConnection connection, string roomId, Type type, IReadOnlyDictionary<object, object?> expected,
+        List<VerificationMismatch> mismatches, CancellationToken ct)
+    {
+        var table = _tables.TableFor(type);
+        var ids = expected.Keys.ToArray();
+        var stored = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        await using (var cmd = new NpgsqlCommand($"select id::text, data::text from {table} where id::text = any(@ids)", connection))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = ids.Select(i => i.ToString()!).ToArray() });
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) stored[reader.GetString(0)] = JsonNode.Parse(reader.GetString(1));
+        }
+
+        foreach (var (id, doc) in expected)
+        {
+            var key = id.ToString()!;
+            stored.TryGetValue(key, out var actual);
+            if (doc is null)
+            {
+                if (actual is not null) mismatches.Add(new(roomId, type.Name, key, "stored, but replaying the stream deletes it"));
+                continue;
+            }
+            var want = JsonNode.Parse(_serializer.ToJson(doc));
+            if (actual is null) mismatches.Add(new(roomId, type.Name, key, "missing: replaying the stream writes it"));
+            else if (!JsonNode.DeepEquals(want, actual))
+                mismatches.Add(new(roomId, type.Name, key, $"differs: stored {Shorten(actual)}, replay gives {Shorten(want)}"));
+        }
+
+        if (RoomIdJsonName(type) is { } roomField)
+        {
+            await using var extra = new NpgsqlCommand($"select id::text from {table} where data ->> '{roomField}' = @room", connection);
+            extra.Parameters.AddWithValue("room", roomId);
+            await using var reader = await extra.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var id = reader.GetString(0);
+                if (!expected.Keys.Any(k => k.ToString() == id))
+                    mismatches.Add(new(roomId, type.Name, id, "stored, but no event of the room produces it"));
+            }
+        }
+        return expected.Count;
+    }
+
+    private static async Task<int> CheckAgainstSnapshotAsync(IQuerySession session, RoomSnapshot snapshot, HashSet<string> projections,
+        List<VerificationMismatch> mismatches, CancellationToken ct)
+    {
+        var roomId = snapshot.Id;
+        var checkedDocs = 0;
+        if (projections.Contains("room_state"))
+        {
+            var entries = await session.Query<RoomStateEntry>().Where(e => e.RoomId == roomId).ToListAsync(ct);
+            var byId = entries.ToDictionary(e => e.Id, StringComparer.Ordinal);
+            foreach (var (key, (ev, version)) in snapshot.State)
+            {
+                var id = RoomStateEntry.IdFor(roomId, key);
+                if (!byId.Remove(id, out var entry))
+                    mismatches.Add(new(roomId, "live:room_state", id, $"live aggregation has {ev.EventId} at version {version}; no document"));
+                else if (entry.Event.EventId != ev.EventId || entry.StreamVersion != version)
+                    mismatches.Add(new(roomId, "live:room_state", id,
+                        $"live aggregation has {ev.EventId} at version {version}; stored {entry.Event.EventId} at version {entry.StreamVersion}"));
+            }
+            foreach (var extra in byId.Keys)
+                mismatches.Add(new(roomId, "live:room_state", extra, "stored, but not part of the room's state by live aggregation"));
+            checkedDocs += entries.Count;
+        }
+
+        if (projections.Contains("room_members"))
+        {
+            var members = await session.Query<RoomMember>().Where(m => m.RoomId == roomId).ToListAsync(ct);
+            var byUser = members.ToDictionary(m => m.UserId, StringComparer.Ordinal);
+            foreach (var (key, (ev, version)) in snapshot.State.Where(s => s.Key.Type == EventTypes.Member))
+            {
+                var membership = (ev as MemberEvent)?.Membership ?? "";
+                if (!byUser.Remove(key.Key, out var member))
+                    mismatches.Add(new(roomId, "live:room_members", key.Key, $"live aggregation: {membership} at version {version}; no document"));
+                else if (member.Membership != membership || member.StreamVersion != version || member.EventId != ev.EventId)
+                    mismatches.Add(new(roomId, "live:room_members", key.Key,
+                        $"live aggregation: {membership} at version {version}; stored {member.Membership} at version {member.StreamVersion}"));
+            }
+            foreach (var extra in byUser.Keys)
+                mismatches.Add(new(roomId, "live:room_members", extra, "stored, but the user has no member event by live aggregation"));
+            checkedDocs += members.Count;
+        }
+
+        if (projections.Contains("room_heads"))
+        {
+            var head = await session.LoadAsync<RoomHead>(roomId, ct);
+            if (head is null || head.StreamVersion != snapshot.Version || head.LastEventId != snapshot.LastEventId)
+                mismatches.Add(new(roomId, "live:room_heads", roomId,
+                    $"live aggregation: {snapshot.LastEventId} at version {snapshot.Version}; stored " +
+                    (head is null ? "nothing" : $"{head.LastEventId} at version {head.StreamVersion}")));
+            checkedDocs++;
+        }
+        return checkedDocs;
+    }
+
+    /// <summary>The JSON name of a document's <c>RoomId</c> member (camelCase unless renamed), or null when it has none.</summary>
+    private static string? RoomIdJsonName(Type type)
+    {
+        var property = type.GetProperty("RoomId", BindingFlags.Public | BindingFlags.Instance);
+        if (property is null || property.PropertyType != typeof(string)) return null;
+        return property.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+    }
+
+    private static string Shorten(JsonNode? node)
+    {
+        var text = node?.ToJsonString() ?? "null";
+        return text.Length <= 240 ? text : text[..240] + "…";
+    }
+}
