@@ -18,14 +18,37 @@ public static class TestDatabase
             DataDirectory = Path.Combine(RepositoryRoot, ".data", "postgres-tests"),
             ServerSettings = new Dictionary<string, string> { ["fsync"] = "off", ["synchronous_commit"] = "off", ["max_connections"] = "300" },
         }, NullLogger.Instance);
+        DropDatabasesOfEarlierRuns(server);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
         return server;
     });
 
+    /// <summary>
+    /// The cluster outlives a run (it is reused next time) and a test host is not told when the run ends, so each run
+    /// starts by dropping the databases earlier runs left behind (so two test runs in one clone must not overlap).
+    /// </summary>
+    private static void DropDatabasesOfEarlierRuns(EmbeddedPostgres server)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(server.ConnectionString("postgres"));
+        connection.Open();
+        var names = new List<string>();
+        using (var list = new Npgsql.NpgsqlCommand("select datname from pg_database where datname like 'test\\_%'", connection))
+        using (var reader = list.ExecuteReader())
+            while (reader.Read()) names.Add(reader.GetString(0));
+        foreach (var name in names)
+        {
+            using var drop = new Npgsql.NpgsqlCommand($"drop database if exists \"{name}\" with (force)", connection);
+            drop.ExecuteNonQuery();
+        }
+    }
+
     public static EmbeddedPostgres Cluster => Server.Value;
 
-    public static string NewDatabase(string purpose) =>
-        Server.Value.CreateDatabase($"test_{purpose}_{Guid.NewGuid():N}"[..40].ToLowerInvariant());
+    public static string NewDatabase(string purpose)
+    {
+        var name = $"test_{purpose}_{Guid.NewGuid():N}"[..40].ToLowerInvariant();
+        return Server.Value.CreateDatabase(name);
+    }
 
     private static string FindRepositoryRoot()
     {
