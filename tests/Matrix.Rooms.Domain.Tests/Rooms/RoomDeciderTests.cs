@@ -117,3 +117,22 @@ public class MatrixEventTests
         Matrix.Rooms.Domain.Events.MatrixEvent.FromJson(ev.ToJson()).OriginServerTs.Should().Be(ev.OriginServerTs);
     }
 }
+
+public class RoomAuditTests
+{
+    [Fact]
+    public void The_audit_names_the_first_event_the_rules_refuse_against_the_state_before_it()
+    {
+        var now = NodaTime.Instant.FromUnixTimeSeconds(1_700_000_000);
+        var events = CreateRoomDecider.Decide(new CreateRoom { Creator = "@alice:example.org" }, "!r:example.org", now).Value.ToList();
+        RoomAudit.FirstFailure(events).Should().BeNull();
+
+        var intruder = Matrix.Rooms.Domain.Events.MatrixEvent.Create("m.room.message", "!r:example.org", "@mallory:example.org", null,
+            new System.Text.Json.Nodes.JsonObject { ["body"] = "hi" }, now);
+        events.Insert(3, intruder);
+        var failure = RoomAudit.FirstFailure(events);
+        failure!.Index.Should().Be(3);
+        failure.Event.Should().BeSameAs(intruder);
+        failure.Decision.Rule.Should().Be("sender.not-joined");
+    }
+}

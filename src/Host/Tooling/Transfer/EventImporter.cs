@@ -123,8 +123,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
 
             await using (room)
             {
-                var state = DictionaryAuthState.Empty;
-                RoomVersion? version = null;
+                var checker = new TimelineChecker();
                 string? previous = null;
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 while (lineNumber < group.LastLine)
@@ -138,16 +137,15 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
                     if (!seen.Add(ev.EventId))
                         return new ImportFailure(roomId, lineNumber, $"event {ev.EventId} appears twice in the room");
 
-                    if (ev is CreateEvent create) version = RoomVersion.Get(create.RoomVersion);
+                    var version = checker.Version ?? (ev is CreateEvent create ? RoomVersion.Get(create.RoomVersion) : null);
                     if (version is not null) ev = ev.After(previous, version);
-                    var decision = EventAuth.Check(ev, state);
+                    var decision = checker.Accept(ev);
                     if (!decision.Allowed)
                         return new ImportFailure(roomId, lineNumber,
                             $"{ev.Type} event {ev.EventId} from {ev.Sender} is refused by the authorization rules " +
                             $"with the room state before it ({decision.Rule}): {decision.Explanation}");
 
                     await room.AppendAsync(ev, ev.OriginServerTs.ToDateTimeOffset(), ct);
-                    state = state.Apply(ev);
                     previous = ev.EventId;
                 }
                 await room.CommitAsync(ct);
