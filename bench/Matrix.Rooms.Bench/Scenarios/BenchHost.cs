@@ -57,14 +57,7 @@ public sealed class BenchHost : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         // Each run makes its own database; drop it so repeated runs do not fill the disk.
-        var database = new NpgsqlConnectionStringBuilder(ConnectionString).Database!;
-        NpgsqlConnection.ClearAllPools();
-        await using (var connection = new NpgsqlConnection(Cluster.ConnectionString("postgres")))
-        {
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"drop database if exists \"{database}\" with (force)", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
+        Cluster.DropDatabase(new NpgsqlConnectionStringBuilder(ConnectionString).Database!);
         Cluster.Dispose();
     }
 

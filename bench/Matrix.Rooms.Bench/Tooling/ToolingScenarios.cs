@@ -200,14 +200,7 @@ public static class ToolingScenarios
     });
 
     /// <summary>The bench databases hold millions of rows; each scenario drops its own when it is done.</summary>
-    private static async Task DropAsync(EmbeddedPostgres cluster, string database)
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(cluster.ConnectionString("postgres"));
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop database if exists \"{database}\" with (force)", connection);
-        await drop.ExecuteNonQueryAsync();
-    }
+    private static Task DropAsync(EmbeddedPostgres cluster, string database) => Task.Run(() => cluster.DropDatabase(database));
 
     private static EmbeddedPostgres StartCluster() =>
         EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions

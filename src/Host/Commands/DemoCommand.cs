@@ -17,13 +17,7 @@ public sealed class DemoCommand : JasperFxAsyncCommand<DemoInput>
     public override async Task<bool> Execute(DemoInput input)
     {
         using var host = input.BuildHost();
-        // The demo drives the engine through the bus; it needs no HTTP port (and must not clash with a running server).
-        if (host is WebApplication web)
-        {
-            web.Urls.Clear();
-            web.Urls.Add("http://127.0.0.1:0");
-        }
-        await host.StartAsync();
+        await host.StartWithoutServingAsync();
         using var scope = host.Services.CreateScope();
         var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
         var suffix = Guid.NewGuid().ToString("N")[..6];

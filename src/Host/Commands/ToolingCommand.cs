@@ -19,13 +19,8 @@ internal static class ToolingCommand
         {
             if (start)
             {
-                // Only the command path needs Wolverine running; it needs no HTTP port (and must not clash with a running server).
-                if (host is WebApplication web)
-                {
-                    web.Urls.Clear();
-                    web.Urls.Add("http://127.0.0.1:0");
-                }
-                await host.StartAsync();
+                // Only the command path needs Wolverine running.
+                await host.StartWithoutServingAsync();
             }
             var ok = await work(host.Services);
             if (start) await host.StopAsync();

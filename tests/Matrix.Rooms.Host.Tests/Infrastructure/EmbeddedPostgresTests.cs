@@ -52,6 +52,16 @@ public sealed class EmbeddedPostgresTests : IDisposable
     }
 
     [Fact]
+    public void Databases_are_created_listed_and_dropped()
+    {
+        using var server = EmbeddedPostgres.StartOrAttach(Options, NullLogger.Instance);
+        server.CreateDatabase("scratch_one");
+        server.DatabasesStartingWith("scratch_").Should().Equal("scratch_one");
+        server.DropDatabase("scratch_one");
+        server.DatabasesStartingWith("scratch_").Should().BeEmpty();
+    }
+
+    [Fact]
     public void Missing_binaries_fail_with_one_line_naming_the_package()
     {
         var empty = Directory.CreateDirectory(Path.Combine(_root, "empty-bin")).FullName;

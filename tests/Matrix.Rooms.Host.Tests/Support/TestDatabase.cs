@@ -29,17 +29,7 @@ public static class TestDatabase
     /// </summary>
     private static void DropDatabasesOfEarlierRuns(EmbeddedPostgres server)
     {
-        using var connection = new Npgsql.NpgsqlConnection(server.ConnectionString("postgres"));
-        connection.Open();
-        var names = new List<string>();
-        using (var list = new Npgsql.NpgsqlCommand("select datname from pg_database where datname like 'test\\_%'", connection))
-        using (var reader = list.ExecuteReader())
-            while (reader.Read()) names.Add(reader.GetString(0));
-        foreach (var name in names)
-        {
-            using var drop = new Npgsql.NpgsqlCommand($"drop database if exists \"{name}\" with (force)", connection);
-            drop.ExecuteNonQuery();
-        }
+        foreach (var name in server.DatabasesStartingWith("test_")) server.DropDatabase(name);
     }
 
     public static EmbeddedPostgres Cluster => Server.Value;

@@ -1,3 +1,4 @@
+using Matrix.Rooms.Host.Commands;
 using JasperFx.CommandLine;
 using Marten;
 using Matrix.Rooms.Domain.Events;
@@ -24,12 +25,7 @@ public sealed class ThirdPartyInviteDemoCommand : JasperFxAsyncCommand<ThirdPart
     public override async Task<bool> Execute(ThirdPartyInviteDemoInput input)
     {
         using var host = input.BuildHost();
-        if (host is WebApplication web)
-        {
-            web.Urls.Clear();
-            web.Urls.Add("http://127.0.0.1:0");
-        }
-        await host.StartAsync();
+        await host.StartWithoutServingAsync();
         using var scope = host.Services.CreateScope();
         var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
         var identity = host.Services.GetRequiredService<IdentityService>();

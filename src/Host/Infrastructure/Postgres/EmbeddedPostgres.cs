@@ -158,6 +158,29 @@ public sealed class EmbeddedPostgres : IDisposable
         return ConnectionString(database);
     }
 
+    /// <summary>Drops a database of this cluster, closing any connection still open to it (tests and benchmarks clean up with it).</summary>
+    public void DropDatabase(string database)
+    {
+        using (var stale = new NpgsqlConnection(ConnectionString(database))) NpgsqlConnection.ClearPool(stale);
+        using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        connection.Open();
+        using var drop = new NpgsqlCommand($"drop database if exists \"{database.Replace("\"", "\"\"")}\" with (force)", connection);
+        drop.ExecuteNonQuery();
+    }
+
+    /// <summary>The names of this cluster's databases that start with <paramref name="prefix"/>.</summary>
+    public IReadOnlyList<string> DatabasesStartingWith(string prefix)
+    {
+        using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        connection.Open();
+        using var list = new NpgsqlCommand("select datname from pg_database where starts_with(datname, @prefix)", connection);
+        list.Parameters.AddWithValue("prefix", prefix);
+        using var reader = list.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read()) names.Add(reader.GetString(0));
+        return names;
+    }
+
     public void Stop()
     {
         if (_stopped || !OwnsServer) return;
