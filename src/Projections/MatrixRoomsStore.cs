@@ -25,7 +25,7 @@ public static class MatrixRoomsStore
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase,
-            configure: json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
+            configure: json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
         options.Events.StreamIdentity = StreamIdentity.AsString;
         foreach (var (clr, name) in MatrixEvent.StoredTypes)

@@ -71,7 +71,8 @@ public static class ThirdPartyInviteRules
     /// <summary>
     /// Every public key an <c>m.room.third_party_invite</c> carries: <c>public_key</c> and each
     /// <c>public_keys[].public_key</c>, decoded from (unpadded, standard or URL-safe) Base64. Keys that do not decode
-    /// to 32 bytes are skipped; a revoked invite (empty content) has none.
+    /// to 32 bytes are skipped; a revoked invite (empty content) has none. At most
+    /// <see cref="Ed25519Signing.MaxKeysTried"/> keys are taken, so an invite with hundreds of keys costs no more to check.
     /// </summary>
     public static IReadOnlyList<byte[]> PublicKeys(JsonObject content)
     {
@@ -85,7 +86,7 @@ public static class ThirdPartyInviteRules
 
         void Add(JsonNode? node)
         {
-            if (StringOf(node) is { } encoded && UnpaddedBase64.TryDecode(encoded, out var bytes) && bytes.Length == 32
+            if (keys.Count < Ed25519Signing.MaxKeysTried && StringOf(node) is { } encoded && UnpaddedBase64.TryDecode(encoded, out var bytes) && bytes.Length == 32
                 && !keys.Exists(k => k.AsSpan().SequenceEqual(bytes)))
                 keys.Add(bytes);
         }

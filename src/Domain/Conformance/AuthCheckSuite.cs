@@ -67,7 +67,7 @@ public static class AuthCheckSuite
 
     /// <summary>Parses <paramref name="json"/> (the file's text) and runs it.</summary>
     public static AuthCheckReport Run(string json) =>
-        Run(JsonNode.Parse(json) as JsonArray
+        Run(JsonInputPolicy.ParseOrThrow(json) as JsonArray
             ?? throw new FormatException("An auth-check file is a JSON array of cases"));
 
     public static AuthCheckReport Run(JsonArray cases) => Run(cases, SpecOverrides);

@@ -49,7 +49,7 @@ public static class VisibilityCheckSuite
 {
     /// <summary>Runs the cases of a file's text. Throws <see cref="JsonException"/> when it is not a JSON array.</summary>
     public static VisibilityCheckReport Run(string json) =>
-        Run(JsonNode.Parse(json) as JsonArray ?? throw new JsonException("A visibility-check file must hold a JSON array of cases."));
+        Run(JsonInputPolicy.ParseOrThrow(json) as JsonArray ?? throw new JsonException("A visibility-check file must hold a JSON array of cases."));
 
     public static VisibilityCheckReport Run(JsonArray cases) =>
         new(cases.Select((node, index) => RunCase(node, index)).ToList());

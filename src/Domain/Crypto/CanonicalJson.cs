@@ -15,7 +15,7 @@ namespace Matrix.Rooms.Domain.Crypto;
 /// <item>Strings are written raw as UTF-8; only <c>"</c>, <c>\</c> and the ASCII control characters are escaped,
 /// with the short forms <c>\b \t \n \f \r</c> where they exist and <c>\u00XX</c> (lowercase hex) otherwise.</item>
 /// <item>A number whose value is an integer is written as one (<c>1e10</c> → <c>10000000000</c>, <c>-0</c> →
-/// <c>0</c>, as the spec's examples show); a fraction, or an integer outside the range, cannot be encoded and
+/// <c>0</c>, as the spec's examples show); a fraction (however small), or an integer outside the range, cannot be encoded and
 /// throws <see cref="CanonicalJsonException"/>.</item>
 /// </list>
 /// </summary>
@@ -126,18 +126,43 @@ public static class CanonicalJson
         }
     }
 
-    /// <summary>The integer a JSON number denotes; throws when it is not an integer in the safe range.</summary>
+    /// <summary>
+    /// The integer a JSON number denotes; throws when it is not an integer in the safe range. Exponent and fraction
+    /// forms are worked out exactly on their decimal digits (never through floating point, which would round
+    /// <c>1e-400</c> or <c>1.00000000000000000000000000001</c> to an integer).
+    /// </summary>
     private static long IntegerText(string number)
     {
         if (long.TryParse(number, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
             return InRange(integer, number);
-        if (!decimal.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
-            throw new CanonicalJsonException($"The number {number} is outside the range Canonical JSON allows");
-        if (real != decimal.Truncate(real))
+
+        var text = number.AsSpan();
+        var negative = text.StartsWith("-");
+        if (negative) text = text[1..];
+        var e = text.IndexOfAny('e', 'E');
+        var mantissa = e < 0 ? text : text[..e];
+        long exponent = 0;
+        if (e >= 0)
+        {
+            var exponentText = text[(e + 1)..];
+            // Beyond ±10^6 the value is 0-or-fraction or far out of range; the exact exponent no longer matters.
+            if (!long.TryParse(exponentText.Length > 8 ? exponentText[..1].ToString() + "9999999" : exponentText,
+                    NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent))
+                throw new CanonicalJsonException($"The number {number} is not a JSON number");
+        }
+        var dot = mantissa.IndexOf('.');
+        var digits = (dot < 0 ? mantissa.ToString() : string.Concat(mantissa[..dot], mantissa[(dot + 1)..])).TrimStart('0');
+        if (dot >= 0) exponent -= mantissa.Length - dot - 1;
+        var significant = digits.TrimEnd('0');
+        exponent += digits.Length - significant.Length;
+        if (significant.Length == 0) return 0; // 0, -0, 0.0e7: zero whatever the exponent
+        if (exponent < 0)
             throw new CanonicalJsonException($"The number {number} is not an integer: Canonical JSON has no floats");
-        if (real is < MinSafeInteger or > MaxSafeInteger)
+        if (significant.Length + exponent > 16)
             throw new CanonicalJsonException($"The number {number} is outside the range [-(2**53)+1, (2**53)-1]");
-        return (long)real;
+        var value = long.Parse(significant, CultureInfo.InvariantCulture);
+        for (var i = 0; i < exponent; i++) value *= 10;
+        return InRange(negative ? -value : value, number);
     }
 
     private static long InRange(long integer, string number) =>

@@ -109,14 +109,33 @@ public static class Ed25519Signing
     }
 
     /// <summary>
+    /// How many well-formed ed25519 signatures <see cref="VerifyAny"/> tries, and how many public keys: an identity
+    /// server signs with one or two keys, so a handful of each is plenty, and the work an event can cause stays bounded
+    /// (at most <c>MaxSignaturesTried × MaxKeysTried</c> verifications) whatever it carries.
+    /// </summary>
+    public const int MaxSignaturesTried = 8;
+
+    /// <inheritdoc cref="MaxSignaturesTried"/>
+    public const int MaxKeysTried = 8;
+
+    /// <summary>
     /// True when any ed25519 signature in <c>signatures</c>, by any entity under any key ID, verifies against any of
     /// <paramref name="publicKeys"/> — the check the third-party-invite rule makes ("If any signature in signed
-    /// matches any public key in the m.room.third_party_invite event, allow").
+    /// matches any public key in the m.room.third_party_invite event, allow"). The JSON is canonicalised once, each key
+    /// imported once, and only the first <see cref="MaxSignaturesTried"/> signatures and <see cref="MaxKeysTried"/>
+    /// keys are tried.
     /// </summary>
     public static bool VerifyAny(JsonObject json, IReadOnlyList<byte[]> publicKeys)
     {
         if (publicKeys.Count == 0 || json["signatures"] is not JsonObject signatures) return false;
         if (!CanonicalJson.TryEncode(StripForSigning(json), out var bytes, out _)) return false;
+        var keys = new List<PublicKey>(Math.Min(publicKeys.Count, MaxKeysTried));
+        foreach (var raw in publicKeys.Take(MaxKeysTried))
+            if (raw.Length == 32 && PublicKey.TryImport(SignatureAlgorithm.Ed25519, raw, KeyBlobFormat.RawPublicKey, out var key) && key is not null)
+                keys.Add(key);
+        if (keys.Count == 0) return false;
+
+        var tried = 0;
         foreach (var (_, entityNode) in signatures)
         {
             if (entityNode is not JsonObject entitySignatures) continue;
@@ -124,9 +143,10 @@ public static class Ed25519Signing
             {
                 if (!keyId.StartsWith(Ed25519SigningKey.Algorithm + ":", StringComparison.Ordinal)) continue;
                 if (signatureNode is not JsonValue v || !v.TryGetValue<string>(out var encoded)) continue;
-                if (!UnpaddedBase64.TryDecode(encoded, out var signature)) continue;
-                foreach (var publicKey in publicKeys)
-                    if (Verify(publicKey, bytes, signature))
+                if (!UnpaddedBase64.TryDecode(encoded, out var signature) || signature.Length != 64) continue;
+                if (++tried > MaxSignaturesTried) return false;
+                foreach (var key in keys)
+                    if (SignatureAlgorithm.Ed25519.Verify(key, bytes, signature))
                         return true;
             }
         }

@@ -84,7 +84,7 @@ public abstract record MatrixEvent
     }
 
     public static MatrixEvent FromJson(string json) =>
-        FromJson(JsonNode.Parse(json) as JsonObject ?? throw new JsonException("An event must be a JSON object"));
+        FromJson(JsonNode.Parse(json, documentOptions: JsonInputPolicy.DocumentOptions) as JsonObject ?? throw new JsonException("An event must be a JSON object"));
 
     public JsonObject ToJson() => (JsonObject)JsonSerializer.SerializeToNode(this, GetType(), MatrixJson.Options)!;
 

@@ -12,7 +12,19 @@ public static class MatrixJson
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        MaxDepth = JsonInputPolicy.ReadDepth,
     };
+
+    /// <summary>
+    /// Lets <paramref name="options"/> (Marten's, Wolverine's, ASP.NET's) read and write everything the engine accepts:
+    /// the depth of <see cref="JsonInputPolicy.ReadDepth"/>, not System.Text.Json's default of 64, which an accepted
+    /// event wrapped in a document or a response can exceed.
+    /// </summary>
+    public static JsonSerializerOptions AllowMatrixDepth(this JsonSerializerOptions options)
+    {
+        options.MaxDepth = JsonInputPolicy.ReadDepth;
+        return options;
+    }
 }
 
 /// <summary><c>origin_server_ts</c> and friends: a NodaTime <see cref="Instant"/> as integer milliseconds since the Unix epoch.</summary>

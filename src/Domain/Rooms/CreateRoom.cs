@@ -60,6 +60,7 @@ public static class CreateRoomDecider
         Result<MatrixEvent> Add(string type, string? stateKey, JsonObject content, bool clientSupplied = false)
         {
             var ev = MatrixEvent.Create(type, roomId, creator, stateKey, content, ts).After(events.LastOrDefault()?.EventId, version);
+            if (EventLimits.Check(ev) is { } refused) return refused;
             var decision = EventAuth.Check(ev, state, version);
             if (!decision.Allowed)
                 return clientSupplied

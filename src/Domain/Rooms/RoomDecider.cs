@@ -45,6 +45,7 @@ public static class RoomDecider
         if (RoomVersion.Get(create.RoomVersion) is not { } version)
             return MatrixError.UnsupportedRoomVersion($"Room version {create.RoomVersion} is not supported");
         draft = draft.After(previousEventId, version);
+        if (EventLimits.Check(draft) is { } tooBig) return tooBig;
 
         // Spec "Guest Access": guests may join (only where guest_access is can_join) and leave, nothing else.
         if (command.SenderIsGuest && draft is MemberEvent member &&

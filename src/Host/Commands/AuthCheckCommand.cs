@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using JasperFx.CommandLine;
 using Matrix.Rooms.Domain.Conformance;
+using Matrix.Rooms.Domain.Events;
 
 namespace Matrix.Rooms.Host.Commands;
 
@@ -48,8 +49,8 @@ public sealed class AuthCheckCommand : JasperFxCommand<AuthCheckInput>
 
     private static bool ExplainOne(AuthCheckInput input)
     {
-        var state = input.StateFlag is null ? null : JsonNode.Parse(Read(input.StateFlag));
-        var ev = JsonNode.Parse(Read(input.EventFlag!)) as JsonObject ?? throw new JsonException("The event must be a JSON object");
+        var state = input.StateFlag is null ? null : JsonInputPolicy.ParseOrThrow(Read(input.StateFlag));
+        var ev = JsonInputPolicy.ParseOrThrow(Read(input.EventFlag!)) as JsonObject ?? throw new JsonException("The event must be a JSON object");
         var decision = AuthCheckSuite.ExplainOne(state, ev, input.RoomVersionFlag);
         Console.WriteLine($"{(decision.Allowed ? "allowed" : "refused")} by {decision.Rule}: {decision.Explanation}");
         return true;

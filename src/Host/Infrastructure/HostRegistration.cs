@@ -2,6 +2,7 @@ using JasperFx;
 using JasperFx.Events;
 using Marten;
 using Marten.Exceptions;
+using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Guests;
@@ -42,7 +43,7 @@ public static class HostRegistration
         builder.Services.AddSingleton<GuestRegistrationLimiter>();
         builder.AddThirdPartyInvites();
         builder.AddMatrixRoomsTooling();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
         builder.Services.AddMarten(sp =>
             {
@@ -67,7 +68,7 @@ public static class HostRegistration
             opts.Policies.AutoApplyTransactions();
             opts.Policies.UseDurableLocalQueues();
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
-            opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
+            opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
             // Another writer appended to the room between our read and our append: decide again on the new state (the
             // retry takes the room lock, see RoomWriter).

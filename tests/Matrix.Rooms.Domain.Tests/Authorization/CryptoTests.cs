@@ -38,6 +38,9 @@ public class CryptoTests
     [InlineData("-9007199254740991", "-9007199254740991")]
     [InlineData("1.0", "1")]
     [InlineData("12E1", "120")]
+    [InlineData("0.5e1", "5")]
+    [InlineData("1200e-2", "12")]
+    [InlineData("0e-999", "0")]
     public void Strings_escape_only_what_the_grammar_requires_and_numbers_are_plain_integers(string input, string canonical) =>
         CanonicalJson.Canonicalize(input).Should().Be(canonical);
 
@@ -56,6 +59,10 @@ public class CryptoTests
     [InlineData("9007199254740992")]
     [InlineData("-9007199254740992")]
     [InlineData("1e400")]
+    [InlineData("1e999")]
+    [InlineData("1e-400")]
+    [InlineData("1.00000000000000000000000000001")]
+    [InlineData("-1.0000000000000000000000000001e3")]
     [InlineData("{\"a\": 0.1}")]
     public void Floats_and_integers_outside_the_safe_range_cannot_be_encoded(string input)
     {
@@ -216,5 +223,40 @@ public class CryptoTests
         again.PublicKeyBase64.Should().Be(key.PublicKeyBase64);
         UnpaddedBase64.Decode(key.PublicKeyBase64).Should().HaveCount(32);
         Ed25519Signing.Verify(key.PublicKey, [9], again.Sign([9])).Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_signature_over_an_integer_does_not_verify_for_a_fraction_that_rounds_to_it()
+    {
+        using var key = Ed25519SigningKey.Generate();
+        var signed = Ed25519Signing.SignJson(new JsonObject { ["n"] = 0 }, "example.org", key);
+        var forged = JsonNode.Parse(signed.ToJsonString().Replace("\"n\":0", "\"n\":1e-400"))!.AsObject();
+
+        Ed25519Signing.VerifyJson(signed, "example.org", key.KeyId, key.PublicKey).Should().BeTrue();
+        Ed25519Signing.VerifyJson(forged, "example.org", key.KeyId, key.PublicKey).Should().BeFalse();
+        Ed25519Signing.VerifyAny(forged, [key.PublicKey]).Should().BeFalse();
+    }
+
+    [Fact]
+    public void VerifyAny_tries_a_bounded_number_of_signatures_and_keys()
+    {
+        using var key = Ed25519SigningKey.Generate();
+        var signed = Ed25519Signing.SignJson(new JsonObject { ["mxid"] = "@b:x", ["token"] = "t" }, "id.example", key);
+        var good = signed["signatures"]!["id.example"]![key.KeyId]!.GetValue<string>();
+        var bogus = UnpaddedBase64.Encode(new byte[64]);
+
+        // The valid signature behind MaxSignaturesTried bogus ones is never reached: the work stays bounded.
+        var many = new JsonObject();
+        for (var i = 0; i < Ed25519Signing.MaxSignaturesTried; i++) many[$"ed25519:bogus{i}"] = bogus;
+        many[key.KeyId] = good;
+        var crowded = (JsonObject)signed.DeepClone();
+        crowded["signatures"] = new JsonObject { ["id.example"] = many };
+        Ed25519Signing.VerifyAny(crowded, [key.PublicKey]).Should().BeFalse();
+        Ed25519Signing.VerifyAny(signed, [key.PublicKey]).Should().BeTrue();
+
+        // Likewise the right key behind MaxKeysTried others.
+        var others = Enumerable.Range(0, Ed25519Signing.MaxKeysTried).Select(_ => Ed25519SigningKey.Generate().PublicKey).ToList();
+        Ed25519Signing.VerifyAny(signed, [.. others, key.PublicKey]).Should().BeFalse();
+        Ed25519Signing.VerifyAny(signed, [.. others.Take(Ed25519Signing.MaxKeysTried - 1), key.PublicKey]).Should().BeTrue();
     }
 }

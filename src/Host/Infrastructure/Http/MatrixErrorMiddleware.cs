@@ -16,6 +16,14 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
     {
         try
         {
+            // The input gate for text outside the body: a path or query that is not storable Unicode (NUL, a lone
+            // surrogate) is refused before any endpoint sees it.
+            if ((JsonInputPolicy.StringProblem(context.Request.Path.Value ?? "", "request path") ??
+                 JsonInputPolicy.StringProblem(Uri.UnescapeDataString(context.Request.QueryString.Value ?? ""), "query string")) is { } badText)
+            {
+                await Write(context, MatrixError.InvalidParam(badText.Error));
+                return;
+            }
             await next(context);
             if (context.Response is { HasStarted: false, StatusCode: 404 or 405 } && context.Response.ContentLength is null or 0)
                 await Write(context, MatrixError.Unrecognized("Unrecognized request") with { Status = context.Response.StatusCode });

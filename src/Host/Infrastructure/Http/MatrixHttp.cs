@@ -39,16 +39,10 @@ public static class MatrixHttp
             buffer.Write(chunk, 0, read);
         }
         if (buffer.Length == 0) return new JsonObject();
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
-        }
-        catch (JsonException e)
-        {
-            throw new MatrixException(MatrixError.NotJson($"Content not JSON: {e.Message}"));
-        }
-        return node as JsonObject ?? throw new MatrixException(MatrixError.BadJson("The request body must be a JSON object"));
+        // The one input gate (JsonInputPolicy): depth, duplicate keys, Unicode, NUL and numbers, for every endpoint.
+        var parsed = JsonInputPolicy.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        if (!parsed.IsSuccess) throw new MatrixException(parsed.Error!);
+        return parsed.Value as JsonObject ?? throw new MatrixException(MatrixError.BadJson("The request body must be a JSON object"));
     }
 
     public static string RequiredString(this JsonObject body, string name) =>

@@ -33,6 +33,8 @@ public abstract record RoomPoint
     /// Reads the two ways a caller names a point: <paramref name="atVersion"/> (a positive integer) or
     /// <paramref name="at"/> (an ISO-8601 instant such as <c>2026-05-01T12:00:00Z</c>, or Unix milliseconds); at most one.
     /// </summary>
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     public static Result<RoomPoint> Parse(string? atVersion, string? at)
     {
         if (!string.IsNullOrEmpty(atVersion) && !string.IsNullOrEmpty(at))
@@ -43,12 +45,15 @@ public abstract record RoomPoint
                 : MatrixError.InvalidParam($"The version must be a whole number from 1 (the room's first event), not '{atVersion}'");
         if (!string.IsNullOrEmpty(at))
         {
-            if (InstantPattern.ExtendedIso.Parse(at) is { Success: true } iso) return new AtInstant(iso.Value);
-            if (DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto))
-                return new AtInstant(Instant.FromDateTimeOffset(dto));
-            if (long.TryParse(at, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
-                return new AtInstant(Instant.FromUnixTimeMilliseconds(ms));
-            return MatrixError.InvalidParam($"'{at}' is not an instant: use ISO-8601 (e.g. 2026-05-01T12:00:00Z) or Unix milliseconds");
+            Instant? instant = InstantPattern.ExtendedIso.Parse(at) is { Success: true } iso ? iso.Value
+                : DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto) ? Instant.FromDateTimeOffset(dto)
+                : long.TryParse(at, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms <= MaxUnixMilliseconds ? Instant.FromUnixTimeMilliseconds(ms)
+                : null;
+            // The store's timestamps are DateTimeOffsets: an instant outside their range names no point in any room.
+            if (instant is { } i && i >= Instant.FromDateTimeOffset(DateTimeOffset.MinValue) && i.ToUnixTimeMilliseconds() <= MaxUnixMilliseconds)
+                return new AtInstant(i);
+            return MatrixError.InvalidParam($"'{at}' is not an instant: use ISO-8601 (e.g. 2026-05-01T12:00:00Z) or Unix milliseconds " +
+                                            "between the years 1 and 9999");
         }
         return Latest;
     }

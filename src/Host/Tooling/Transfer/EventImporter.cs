@@ -183,6 +183,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
     public static (MatrixEvent? Event, string? Error) ParseLine(string line)
     {
         var utf8 = Encoding.UTF8.GetBytes(line);
+        if (JsonInputPolicy.Validate(utf8) is { } refused) return (null, refused.Error);
         var (type, hasStateKey, error) = Shape(utf8);
         if (error is not null) return (null, error);
         MatrixEvent ev;
@@ -199,7 +200,8 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
         if (!RoomId.IsValid(ev.RoomId)) return (null, $"'{ev.RoomId}' is not a valid room ID");
         if (!UserId.IsValid(ev.Sender)) return (null, $"'{ev.Sender}' is not a valid user ID");
         // Federation fields are not imported: the timeline is rebuilt as a line.
-        return (ev with { PrevEvents = null, Extra = null }, null);
+        ev = ev with { PrevEvents = null, Extra = null };
+        return EventLimits.Check(ev) is { } tooLarge ? (null, tooLarge.Error) : (ev, null);
     }
 
     /// <summary>
@@ -209,7 +211,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
     /// </summary>
     private static (string? Type, bool HasStateKey, string? Error) Shape(ReadOnlySpan<byte> utf8)
     {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = JsonInputPolicy.ReadDepth });
         string? type = null;
         bool hasStateKey = false, content = false, ts = false;
         var strings = new HashSet<string>(StringComparer.Ordinal);
@@ -303,7 +305,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
     private static string? RoomIdOf(string line)
     {
         var bytes = Encoding.UTF8.GetBytes(line);
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 64 });
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = JsonInputPolicy.ReadDepth });
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
