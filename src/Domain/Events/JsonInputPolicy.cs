@@ -51,12 +51,20 @@ public static class JsonInputPolicy
         return parsed.IsSuccess ? parsed.Value : throw new JsonException(parsed.Error!.Error);
     }
 
-    /// <summary>Null when <paramref name="utf8"/> is one JSON value the policy accepts; else why not.</summary>
-    public static MatrixError? Validate(ReadOnlySpan<byte> utf8)
+    /// <summary>
+    /// Null when <paramref name="utf8"/> is one JSON value the policy accepts; else why not. The whole text is read
+    /// first, so text that is not JSON at all is <c>M_NOT_JSON</c> even when it also breaks the policy.
+    /// </summary>
+    /// <param name="maxDepth">The nesting allowed: <see cref="MaxDepth"/> for a body or content; more for an envelope
+    /// around content (an import line is an event, whose content <see cref="EventLimits"/> then holds to MaxDepth).</param>
+    public static MatrixError? Validate(ReadOnlySpan<byte> utf8, int maxDepth = MaxDepth)
     {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = ReadDepth });
+        // No depth limit for reading here (the reader's depth stack is one bit a level): the policy's own limit below
+        // gives the clearer answer, and the body's size bounds the work.
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = int.MaxValue });
         // One set of seen keys per open object (null for arrays), so a duplicate is found where it stands.
         var keys = new Stack<HashSet<string>?>();
+        MatrixError? refused = null;
         try
         {
             while (reader.Read())
@@ -64,23 +72,23 @@ public static class JsonInputPolicy
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        if (reader.CurrentDepth >= MaxDepth)
-                            return MatrixError.BadJson($"The JSON nests deeper than {MaxDepth} levels");
-                        keys.Push(reader.TokenType == JsonTokenType.StartObject ? new HashSet<string>(StringComparer.Ordinal) : null);
+                        if (reader.CurrentDepth >= maxDepth)
+                            refused ??= MatrixError.BadJson($"The JSON nests deeper than {maxDepth} levels");
+                        keys.Push(reader.TokenType == JsonTokenType.StartObject && refused is null ? new HashSet<string>(StringComparer.Ordinal) : null);
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
                         keys.Pop();
                         break;
-                    case JsonTokenType.PropertyName:
-                        if (ReadString(ref reader, "key") is var (name, error) && error is not null) return error;
-                        if (!keys.Peek()!.Add(name!)) return MatrixError.BadJson($"The key '{name}' appears twice in one object");
+                    case JsonTokenType.PropertyName when refused is null:
+                        var (name, invalidKey) = ReadString(ref reader, "key");
+                        refused = invalidKey ?? (keys.Peek()!.Add(name!) ? null : MatrixError.BadJson($"The key '{name}' appears twice in one object"));
                         break;
-                    case JsonTokenType.String:
-                        if (ReadString(ref reader, "string").Error is { } invalid) return invalid;
+                    case JsonTokenType.String when refused is null:
+                        refused = ReadString(ref reader, "string").Error;
                         break;
-                    case JsonTokenType.Number:
-                        if (NumberProblem(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan) is { } problem)
-                            return MatrixError.BadJson(problem);
+                    case JsonTokenType.Number when refused is null:
+                        refused = NumberProblem(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan)
+                            is { } problem ? MatrixError.BadJson(problem) : null;
                         break;
                 }
             }
@@ -89,7 +97,7 @@ public static class JsonInputPolicy
         {
             return MatrixError.NotJson($"Content not JSON: {e.Message}");
         }
-        return null;
+        return refused;
     }
 
     /// <summary>

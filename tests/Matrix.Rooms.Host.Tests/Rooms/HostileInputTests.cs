@@ -9,11 +9,11 @@ public sealed class HostileInputTests(HostFixture host)
 {
     public static TheoryData<string, string> Bodies() => new()
     {
-        { new string('[', 10_000), "M_NOT_JSON" },                                    // deeper than the parser allows
+        { new string('[', 10_000), "M_NOT_JSON" },                                    // unterminated, and deeper than the policy allows
         { "{\"user_id\": \"@a:b\", \"user_id\": 1", "M_NOT_JSON" },                    // truncated
         { "\"just a string\"", "M_BAD_JSON" },
         { "{\"user_id\": [\"@a:localhost\"]}", "M_BAD_JSON" },
-        { "{\"user_id\": \"@\\u0000nul:localhost\"}", "M_INVALID_PARAM" },
+        { "{\"user_id\": \"@\\u0000nul:localhost\"}", "M_BAD_JSON" },                // NUL cannot be stored (jsonb)
         { "{\"user_id\": \"@\u202Eevil:localhost\"}", "M_INVALID_PARAM" },              // right-to-left override
         { "{\"user_id\": \"@" + new string('a', 300) + ":localhost\"}", "M_INVALID_PARAM" }, // longer than 255 bytes
     };

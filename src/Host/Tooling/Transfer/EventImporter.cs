@@ -183,7 +183,8 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
     public static (MatrixEvent? Event, string? Error) ParseLine(string line)
     {
         var utf8 = Encoding.UTF8.GetBytes(line);
-        if (JsonInputPolicy.Validate(utf8) is { } refused) return (null, refused.Error);
+        // The line is an event: its content's depth is EventLimits' to check, as for every other event.
+        if (JsonInputPolicy.Validate(utf8, JsonInputPolicy.ReadDepth) is { } refused) return (null, refused.Error);
         var (type, hasStateKey, error) = Shape(utf8);
         if (error is not null) return (null, error);
         MatrixEvent ev;
