@@ -9,6 +9,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
 //   import [events]                 one room's JSON Lines through the COPY import path (brief: >= 50,000 events/s)
 //   time-travel [events]            room state at a version / instant in a room of that many events
+//   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
 var scenario = args.FirstOrDefault();
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
@@ -37,6 +38,9 @@ switch (scenario)
         break;
     case "time-travel":
         await ToolingScenarios.TimeTravelAsync(Arg(1, 100_000));
+        break;
+    case "signature-work":
+        Matrix.Rooms.Bench.Domain.SignatureWorkScenario.Run(Arg(1, 200));
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(EndToEndScenarios).Assembly).Run(args);
