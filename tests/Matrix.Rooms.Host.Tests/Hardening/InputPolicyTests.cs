@@ -1,7 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Tests.Support;
+using Wolverine;
 using Matrix.Rooms.Host.Tooling;
 
 namespace Matrix.Rooms.Host.Tests.Hardening;
@@ -143,5 +146,26 @@ public sealed class InputPolicyTests(HostFixture host)
         var roomId = await host.CreateRoomAsync(token);
         var (status, text, json) = await host.SendRawAsync("GET", $"{AdminApi.Prefix}/rooms/{HostFixture.Room(roomId)}/state?{query}", null);
         (status, json?["errcode"]?.GetValue<string>()).Should().Be((400, "M_INVALID_PARAM"), text);
+    }
+
+    [Fact]
+    public async Task Bus_commands_obey_the_same_policy_and_never_reach_the_database_with_unstorable_text()
+    {
+        var (alice, token) = await host.RegisterAsync();
+        var roomId = await host.CreateRoomAsync(token);
+        var before = await host.StreamVersionAsync(roomId);
+
+        var nulInvitee = await host.Bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = alice, UserId = "@a\0b:localhost" });
+        nulInvitee.Error!.ErrCode.Should().Be("M_BAD_JSON");
+        var nulRoom = await host.Bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = "!a\0b:localhost", Sender = alice, UserId = "@b:localhost" });
+        nulRoom.Error!.Status.Should().BeInRange(400, 404);
+        var floatContent = await host.Bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent
+            { RoomId = roomId, Sender = alice, EventType = "m.room.message", Content = new JsonObject { ["n"] = 0.5 } });
+        floatContent.Error!.ErrCode.Should().Be("M_BAD_JSON");
+        var surrogateState = await host.Bus.InvokeAsync<RoomCommandResult>(new SetRoomState
+            { RoomId = roomId, Sender = alice, EventType = "m.room.topic", StateKey = "\ud800", Content = new JsonObject { ["topic"] = "x" } });
+        surrogateState.Error!.ErrCode.Should().Be("M_BAD_JSON");
+
+        (await host.StreamVersionAsync(roomId)).Should().Be(before);
     }
 }

@@ -73,7 +73,11 @@ public static class RoomWriter
     public static async Task<(RoomHead? Head, DictionaryAuthState State)> LoadAsync(IQuerySession session, string roomId,
         IEnumerable<StateKey> keys, CancellationToken ct)
     {
-        var ids = keys.Select(k => RoomStateEntry.IdFor(roomId, k)).Distinct().ToArray();
+        // What PostgreSQL cannot hold (an invalid room ID, NUL or a lone surrogate in a key) names nothing stored, and
+        // sending it would fail the query: such a room is unknown, such a key absent, and the decider refuses the event.
+        if (!Domain.Identifiers.RoomId.IsValid(roomId)) return (null, DictionaryAuthState.Empty);
+        var ids = keys.Where(k => JsonInputPolicy.StringProblem(k.Type, "type") is null && JsonInputPolicy.StringProblem(k.Key, "state_key") is null)
+            .Select(k => RoomStateEntry.IdFor(roomId, k)).Distinct().ToArray();
         var batch = session.CreateBatchQuery();
         var head = batch.Load<RoomHead>(roomId);
         var entries = batch.LoadMany<RoomStateEntry>().ById(ids);

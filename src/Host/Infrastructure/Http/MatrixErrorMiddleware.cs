@@ -40,6 +40,13 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
         {
             await Write(context, MatrixError.BadJson(e.Message) with { Status = e.StatusCode });
         }
+        catch (Exception e) when (Find<PostgresException>(e) is { SqlState: "22P05" or "22021" })
+        {
+            // Backstop behind the input policy: text PostgreSQL cannot hold (NUL, invalid encoding) that reached a query
+            // some other way. The transaction rolled back, so nothing was stored.
+            logger.LogWarning("Refused text the database cannot store for {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Write(context, MatrixError.InvalidParam("The request holds text that cannot be stored (NUL or invalid Unicode)"));
+        }
         catch (Exception e) when (IsDatabaseUnavailable(e))
         {
             logger.LogWarning(e, "Database unavailable while handling {Method} {Path}", context.Request.Method, context.Request.Path);
@@ -55,6 +62,14 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
             await Write(context, MatrixError.Unknown(500, "Internal server error"));
         }
     }
+
+    private static T? Find<T>(Exception? e) where T : Exception => e switch
+    {
+        null => null,
+        T match => match,
+        AggregateException all => all.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
+        _ => Find<T>(e.InnerException),
+    };
 
     private static bool IsDatabaseUnavailable(Exception e) => e switch
     {
