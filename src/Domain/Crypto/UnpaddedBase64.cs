@@ -10,8 +10,7 @@ public static class UnpaddedBase64
 {
     public static string Encode(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=');
 
-    public static string EncodeUrlSafe(ReadOnlySpan<byte> bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string EncodeUrlSafe(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
     /// <summary>Decodes standard or URL-safe Base64, padded or not. Throws <see cref="FormatException"/> when it is not Base64.</summary>
     public static byte[] Decode(string text) =>

@@ -20,7 +20,4 @@ public readonly record struct Result<T>
 
     public static implicit operator Result<T>(T value) => Ok(value);
     public static implicit operator Result<T>(MatrixError error) => Fail(error);
-
-    public Result<TOut> Map<TOut>(Func<T, TOut> map) => IsSuccess ? map(_value!) : Result<TOut>.Fail(Error!);
-    public Result<TOut> Then<TOut>(Func<T, Result<TOut>> next) => IsSuccess ? next(_value!) : Result<TOut>.Fail(Error!);
 }

@@ -35,15 +35,8 @@ public static class RoomId
     /// <summary>A new room ID with 18 random URL-safe characters, as homeservers commonly mint them.</summary>
     public static string New(string serverName) => $"!{Random(18)}:{serverName}";
 
-    internal static string Random(int length)
-    {
-        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        return string.Create(length, alphabet, static (span, chars) =>
-        {
-            for (var i = 0; i < span.Length; i++)
-                span[i] = chars[System.Security.Cryptography.RandomNumberGenerator.GetInt32(chars.Length)];
-        });
-    }
+    internal static string Random(int length) =>
+        System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", length);
 }
 
 public static class EventId
@@ -56,6 +49,6 @@ public static class EventId
     {
         Span<byte> bytes = stackalloc byte[32];
         System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
-        return "$" + Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return "$" + System.Buffers.Text.Base64Url.EncodeToString(bytes);
     }
 }

@@ -8,8 +8,6 @@ public static class Media
 {
     public const string Email = "email";
     public const string Msisdn = "msisdn";
-
-    public static bool IsKnown(string? medium) => medium is Email or Msisdn;
 }
 
 /// <summary>
