@@ -42,7 +42,6 @@ public sealed class SecretLogTests(SecurityFixture host)
             $"GET /_matrix/client/v3/account/whoami?access_token={secondToken} HTTP/1.1 trailing\r\nHost: x\r\n\r\n"));
         raw.Should().StartWith("HTTP/1.1 400");
 
-        host.Logs.Containing("access_token=[REDACTED]").Should().NotBeEmpty("the request log still names the request, without the token");
         foreach (var (name, secret) in new[]
                  {
                      ("access token", token), ("unknown access token", unknownToken), ("second access token", secondToken),
@@ -50,5 +49,6 @@ public sealed class SecretLogTests(SecurityFixture host)
                      ("validation token", mailToken),
                  })
             host.Logs.Containing(secret).Should().BeEmpty($"the {name} must not be logged");
+        host.Logs.Containing("access_token=[REDACTED]").Should().NotBeEmpty("the request log still names the request, without the token");
     }
 }
