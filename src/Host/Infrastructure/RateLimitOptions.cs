@@ -76,7 +76,7 @@ public sealed class PasswordHashingOptions
     public int MaxConcurrent { get; set; }
 
     /// <summary>Hashes that may wait for a slot; beyond that a login or registration is refused with 429.</summary>
-    public int QueueLimit { get; set; } = 8;
+    public int QueueLimit { get; set; } = 4;
 
     public int EffectiveMaxConcurrent => MaxConcurrent > 0 ? MaxConcurrent : Math.Max(1, Environment.ProcessorCount / 2);
 }
