@@ -61,13 +61,11 @@ public sealed class FailedLogins(IOptions<MatrixRoomsOptions> options) : IDispos
     /// <summary>The 429 to answer when <paramref name="userId"/> has no failed attempt left, else null.</summary>
     public MatrixError? Check(string userId)
     {
-        // Zero permits: succeeds while a token is left, takes nothing.
-        using var lease = _limiter.AttemptAcquire(userId, 0);
-        if (lease.IsAcquired) return null;
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero
-            ? after
-            : options.Value.RateLimits.FailedLogin.TokenPeriod;
-        return MatrixRateLimits.LimitExceeded(retryAfter, "Too many failed logins for this user: wait before trying again");
+        // Looks without taking. Not a zero-permit acquire: the bucket refills in fractions, and a zero-permit acquire
+        // succeeds on any fraction above 0, while a failed attempt needs a whole token.
+        if (!options.Value.RateLimits.FailedLogin.Enabled || _limiter.GetStatistics(userId) is not { CurrentAvailablePermits: < 1 }) return null;
+        return MatrixRateLimits.LimitExceeded(options.Value.RateLimits.FailedLogin.TokenPeriod,
+            "Too many failed logins for this user: wait before trying again");
     }
 
     public void Record(string userId) => _limiter.AttemptAcquire(userId).Dispose();
