@@ -28,7 +28,8 @@ public sealed class BenchHost : IAsyncDisposable
     public string ConnectionString { get; }
     public string BaseUrl => App.Urls.First();
 
-    public static async Task<BenchHost> StartAsync()
+    /// <param name="configure">Settings over the bench defaults (e.g. real password hashing for the login scenario).</param>
+    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? configure = null)
     {
         var root = RepositoryRoot();
         var cluster = EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
@@ -42,6 +43,10 @@ public sealed class BenchHost : IAsyncDisposable
         builder.Configuration["urls"] = "http://127.0.0.1:0";
         builder.Configuration["ConnectionStrings:Marten"] = connectionString;
         builder.Configuration["MatrixRooms:PasswordHashIterations"] = "1000";
+        // The scenarios drive one account from one address far past any real rate limit.
+        foreach (var limit in new[] { "Register", "Login", "FailedLogin", "Send", "Invite" })
+            builder.Configuration[$"MatrixRooms:RateLimits:{limit}:PerSecond"] = "0";
+        foreach (var (key, value) in configure ?? new Dictionary<string, string?>()) builder.Configuration[key] = value;
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddMatrixRooms();
         var app = builder.Build();

@@ -66,7 +66,7 @@ public static class IdentityServerEndpoints
             });
         });
 
-        api.MapPost("/store-invite", async (HttpContext http, IdentityService service, CancellationToken ct) =>
+        api.MapPost("/store-invite", async (HttpContext http, IdentityService service, EmbeddedIdentityServerNames names, CancellationToken ct) =>
         {
             var caller = await RequireUserAsync(http, service, ct);
             var body = await http.Request.ReadObjectAsync(ct);
@@ -82,7 +82,7 @@ public static class IdentityServerEndpoints
                 RoomType = body.OptionalString("room_type"), SenderDisplayName = body.OptionalString("sender_display_name"),
                 SenderAvatarUrl = body.OptionalString("sender_avatar_url"),
             };
-            return Answer(await service.StoreInviteAsync(caller, request, BaseUrl(http), ct), invite => new JsonObject
+            return Answer(await service.StoreInviteAsync(caller, request, names.PublicBaseUrl, ct), invite => new JsonObject
             {
                 ["token"] = invite.Token,
                 ["public_keys"] = new JsonArray(invite.PublicKeys.Select(k => (JsonNode?)new JsonObject
@@ -98,7 +98,8 @@ public static class IdentityServerEndpoints
         api.MapGet("/pubkey/{keyId}", (string keyId, IdentityService service) =>
             Answer(service.PublicKeyFor(keyId), key => new JsonObject { ["public_key"] = key }));
 
-        api.MapPost("/validate/email/requestToken", async (HttpContext http, IdentityService service, CancellationToken ct) =>
+        api.MapPost("/validate/email/requestToken", async (HttpContext http, IdentityService service, EmbeddedIdentityServerNames names,
+            NextLinkPolicy nextLinks, CancellationToken ct) =>
         {
             await RequireUserAsync(http, service, ct);
             var body = await http.Request.ReadObjectAsync(ct);
@@ -108,8 +109,11 @@ public static class IdentityServerEndpoints
                 JsonValue v when v.TryGetValue<int>(out var n) => n,
                 _ => throw new MatrixException(MatrixError.BadJson("'send_attempt' must be an integer")),
             };
+            var nextLink = body.OptionalString("next_link");
+            if (nextLinks.Check(nextLink) is { } badLink) return MatrixHttp.Error(badLink);
+            // The link in the e-mail starts with the configured public URL: the Host header is the client's to choose.
             var result = await service.RequestEmailTokenAsync(body.RequiredString("client_secret"), body.RequiredString("email"),
-                sendAttempt, body.OptionalString("next_link"), BaseUrl(http), ct);
+                sendAttempt, nextLink, names.PublicBaseUrl, ct);
             return Answer(result, sid => new JsonObject { ["sid"] = sid });
         });
         api.MapPost("/validate/email/submitToken", async (HttpContext http, IdentityService service, CancellationToken ct) =>
@@ -121,13 +125,14 @@ public static class IdentityServerEndpoints
             return Answer(result, _ => new JsonObject { ["success"] = true });
         });
         // The link in the e-mail: opened in a browser, so no access token; the token in the link is the proof.
-        api.MapGet("/validate/email/submitToken", async (HttpContext http, IdentityService service, CancellationToken ct) =>
+        api.MapGet("/validate/email/submitToken", async (HttpContext http, IdentityService service, NextLinkPolicy nextLinks, CancellationToken ct) =>
         {
             var result = await service.SubmitTokenAsync(RequiredQuery(http, "sid"), RequiredQuery(http, "client_secret"),
                 RequiredQuery(http, "token"), ct);
             if (!result.IsSuccess) return Results.Text($"Validation failed: {result.Error!.Error}\n", "text/plain", statusCode: result.Error.Status);
-            return result.Value.NextLink is { } next && Uri.TryCreate(next, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-                ? Results.Redirect(uri.ToString())
+            // Checked again here: a session stored before the policy (or under another configuration) is not followed.
+            return nextLinks.Allows(result.Value.NextLink, out var uri)
+                ? Results.Redirect(uri.AbsoluteUri)
                 : Results.Text("Your e-mail address has been validated. You can return to your Matrix client.\n", "text/plain");
         });
 
@@ -155,9 +160,6 @@ public static class IdentityServerEndpoints
             return Answer(result, json => json);
         });
     }
-
-    /// <summary>The base URL the caller reached this server at (for <c>key_validity_url</c> and links).</summary>
-    private static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}";
 
     private static string? BearerToken(HttpContext http)
     {

@@ -1,3 +1,5 @@
+using Matrix.Rooms.Host.Infrastructure;
+
 namespace Matrix.Rooms.Host.IdentityServer;
 
 /// <summary>
@@ -17,11 +19,15 @@ public sealed class IdentityServerOptions
     public List<string> EmbeddedNames { get; set; } = [];
 
     /// <summary>
-    /// The base URL the embedded identity server puts in <c>key_validity_url</c> when it is called in process (over
-    /// HTTP it uses the request's own scheme and host). Default: the first address the Host serves on, else
-    /// <c>http://localhost:8008</c>.
+    /// The embedded identity server's public base URL: the start of the links in validation e-mails and of
+    /// <c>key_validity_url</c>. Never taken from a request's <c>Host</c> header, which the client chooses. Default: the
+    /// first address the Host serves on (a wildcard one as <c>localhost</c>), else <c>http://localhost:8008</c>; behind
+    /// a reverse proxy, set it to the URL clients use.
     /// </summary>
     public string? PublicBaseUrl { get; set; }
+
+    /// <summary>Hosts a validation session's <c>next_link</c> may point at, besides <see cref="PublicBaseUrl"/>'s own host.</summary>
+    public List<string> NextLinkHosts { get; set; } = [];
 
     /// <summary>Where validation and invitation e-mails are written, one <c>.eml</c> file each (relative to the data directory).</summary>
     public string MailDrop { get; set; } = "maildrop";
@@ -62,13 +68,4 @@ public sealed class KnownHomeserver
 
     /// <summary>Its base URL; default <c>https://{ServerName}</c>.</summary>
     public string? BaseUrl { get; set; }
-}
-
-public sealed class RateLimitOptions
-{
-    /// <summary>Sustained rate (tokens per second).</summary>
-    public double PerSecond { get; set; } = 0.2;
-
-    /// <summary>How many may be sent at once before the rate applies.</summary>
-    public int Burst { get; set; } = 10;
 }

@@ -10,8 +10,10 @@ namespace Matrix.Rooms.Host.IdentityServer;
 
 /// <summary>
 /// The embedded identity server's outgoing mail: each message is written as one RFC 5322 <c>.eml</c> file in the mail
-/// drop folder (default <c>.data/maildrop/</c>) and logged. A validation e-mail's body holds the token on a line of its
-/// own, <c>Token: &lt;token&gt;</c>, so a person (or a script: <c>grep '^Token:'</c>) can read it from the file.
+/// drop folder (default <c>.data/maildrop/</c>). A validation e-mail's body holds the token on a line of its own,
+/// <c>Token: &lt;token&gt;</c>, so a person (or a script: <c>grep '^Token:'</c>) can read it from the file. The files hold
+/// secrets (a validation token proves an address), so on Unix the folder is <c>0700</c> and each file <c>0600</c>, and
+/// the log names only the kind and the file, never the body.
 /// </summary>
 public sealed class MailDrop(IOptions<MatrixRoomsOptions> options, IClock clock, ILogger<MailDrop> logger)
 {
@@ -20,7 +22,7 @@ public sealed class MailDrop(IOptions<MatrixRoomsOptions> options, IClock clock,
     /// <summary>Writes the message and returns the file's path.</summary>
     public async Task<string> SendAsync(ThirdPartyId to, string kind, string subject, string body, CancellationToken ct)
     {
-        Directory.CreateDirectory(Folder);
+        CreatePrivateFolder(Folder);
         var now = clock.GetCurrentInstant();
         var id = Guid.NewGuid().ToString("N");
         var from = $"identity@{options.Value.ServerName}";
@@ -39,8 +41,24 @@ public sealed class MailDrop(IOptions<MatrixRoomsOptions> options, IClock clock,
         // The file name carries the time and the kind, never the address.
         var name = $"{InstantPattern.CreateWithInvariantCulture("uuuuMMdd'T'HHmmss.fff").Format(now)}-{kind}-{id[..8]}.eml";
         var path = Path.Combine(Folder, name);
-        await File.WriteAllTextAsync(path, message.ToString(), new UTF8Encoding(false), ct);
-        logger.LogInformation("Mail drop: {Kind} e-mail to {Recipient} written to {Path}: {Subject}\n{Body}", kind, to, path, subject, body);
+        var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using (var stream = new FileStream(path, file))
+            await stream.WriteAsync(new UTF8Encoding(false).GetBytes(message.ToString()), ct);
+        logger.LogInformation("Mail drop: {Kind} e-mail to {Recipient} written to {Path}", kind, AddressPrivacy.Obfuscate(to), path);
         return path;
+    }
+
+    /// <summary>Creates the folder <c>0700</c> on Unix, and narrows one an earlier version created wider.</summary>
+    private static void CreatePrivateFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+            return;
+        }
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        var info = Directory.CreateDirectory(folder, ownerOnly);
+        if (info.UnixFileMode != ownerOnly) File.SetUnixFileMode(folder, ownerOnly);
     }
 }

@@ -11,6 +11,7 @@ using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Logging;
 using Matrix.Rooms.Host.Infrastructure.Postgres;
 using Matrix.Rooms.Host.Tooling;
 using Matrix.Rooms.Projections;
@@ -37,10 +38,11 @@ public static class HostRegistration
 
         builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
         builder.AddMatrixRoomsTelemetry();
+        builder.Services.AddSecretRedactingLogging();
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddScoped<RoomReader>();
-        builder.Services.AddSingleton<GuestRegistrationLimiter>();
+        builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
         builder.AddMatrixRoomsTooling();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
@@ -55,6 +57,7 @@ public static class HostRegistration
                 options.Schema.For<Account>();
                 options.Schema.For<AccessTokenRecord>().Index(x => x.UserId);
                 options.Schema.For<SentTransaction>();
+                options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
                 return options;
             })
             .UseLightweightSessions()
@@ -86,6 +89,7 @@ public static class HostRegistration
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)
     {
         app.UseMiddleware<MatrixErrorMiddleware>();
+        app.UseMatrixRoomsRateLimits();
         app.MapVersions();
         foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
         {
@@ -98,7 +102,8 @@ public static class HostRegistration
             api.MapRoomReads();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
-        app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite);
+        app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)
+            .RequireRateLimiting(MatrixRateLimits.Invite);
         app.MapThirdPartyInvites();
         app.MapRoomsAdmin(); // operator API (time travel), loopback or MatrixRooms:Admin:Token only
         app.MapFallback((HttpContext http) =>

@@ -20,6 +20,9 @@ public sealed class MatrixRoomsOptions
     /// <summary>Guest registrations allowed per client address per minute.</summary>
     public int GuestRegistrationsPerMinute { get; set; } = 20;
 
+    /// <summary>Rate limits on register, login, send and invite, and the bound on password hashing (README "Configuration").</summary>
+    public RateLimitsOptions RateLimits { get; set; } = new();
+
     /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 

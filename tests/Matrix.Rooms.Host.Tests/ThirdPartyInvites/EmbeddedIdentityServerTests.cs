@@ -83,7 +83,9 @@ public sealed class EmbeddedIdentityServerTests(ThirdPartyInviteFixture host)
         var keys = stored["public_keys"]!.AsArray();
         keys[0]!["public_key"]!.GetValue<string>().Should().Be(publicKey);
         var ephemeral = keys[1]!["public_key"]!.GetValue<string>();
-        keys[1]!["key_validity_url"]!.GetValue<string>().Should().Be("http://localhost/_matrix/identity/v2/pubkey/ephemeral/isvalid");
+        // The configured public URL, not the request's Host header (which the client chooses).
+        var publicBaseUrl = host.Host.Services.GetRequiredService<EmbeddedIdentityServerNames>().PublicBaseUrl;
+        keys[1]!["key_validity_url"]!.GetValue<string>().Should().Be($"{publicBaseUrl}/_matrix/identity/v2/pubkey/ephemeral/isvalid");
         (await host.SendAsync(HttpMethod.Get, $"{Api}/pubkey/ephemeral/isvalid?public_key={Uri.EscapeDataString(ephemeral)}")).Body["valid"]!
             .GetValue<bool>().Should().BeTrue();
         (await host.SendAsync(HttpMethod.Get, $"{Api}/pubkey/ephemeral/isvalid?public_key={Uri.EscapeDataString(publicKey)}")).Body["valid"]!

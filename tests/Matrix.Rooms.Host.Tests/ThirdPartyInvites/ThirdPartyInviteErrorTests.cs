@@ -293,6 +293,116 @@ public sealed class ThirdPartyInviteErrorTests(ThirdPartyInviteFixture host)
         (status, body["errcode"]!.GetValue<string>()).Should().Be((400, "M_INVALID_PARAM"));
     }
 
+    /// <summary>
+    /// Every spelling of a loopback listener that is not on the trusted list — other host forms, ports with a leading
+    /// zero, a path, a scheme, user info — is refused before any connection is made (issue 9, suite 4).
+    /// </summary>
+    [Theory]
+    [InlineData("127.0.0.1:{port}")]
+    [InlineData("localhost:{port}")]
+    [InlineData("LOCALHOST:{port}")]
+    [InlineData("localhost.:{port}")]
+    [InlineData("[::1]:{port}")]
+    [InlineData("[::ffff:127.0.0.1]:{port}")]
+    [InlineData("127.1:{port}")]
+    [InlineData("2130706433:{port}")]
+    [InlineData("0x7f000001:{port}")]
+    [InlineData("0177.0.0.1:{port}")]
+    [InlineData("127.000.000.001:{port}")]
+    [InlineData("127.0.0.1:0{port}")]
+    [InlineData("127.0.0.1:{port}/")]
+    [InlineData("127.0.0.1:{port}/_matrix/identity/v2")]
+    [InlineData("http://127.0.0.1:{port}")]
+    [InlineData("user@127.0.0.1:{port}")]
+    [InlineData("127.0.0.1:{port}#x")]
+    [InlineData("127.0.0.1:{port}?x=1")]
+    [InlineData(" 127.0.0.1:{port}")]
+    public async Task An_id_server_spelling_of_a_local_listener_is_refused_without_a_connection(string spelling)
+    {
+        var idServer = spelling.Replace("{port}", host.UntrustedProbe.Port.ToString());
+        var (_, token) = await host.RegisterAsync();
+        var roomId = await host.CreateRoomAsync(token);
+        var before = (await host.EventsAsync(roomId)).Count;
+
+        var (status, body) = await host.PostAsync(ThirdPartyInviteFixture.InviteUrl(roomId),
+            ThirdPartyInviteFixture.ThirdPartyInvite(ThirdPartyInviteFixture.NewAddress(), token, idServer), token);
+        var (bindStatus, bindBody) = await host.PostAsync("/_matrix/client/v3/account/3pid/bind", new JsonObject
+        {
+            ["sid"] = "x", ["client_secret"] = "y", ["id_server"] = idServer, ["id_access_token"] = token,
+        }, token);
+
+        status.Should().BeOneOf([400, 403], body.ToJsonString());
+        body["errcode"]!.GetValue<string>().Should().BeOneOf("M_SERVER_NOT_TRUSTED", "M_INVALID_PARAM");
+        bindStatus.Should().BeOneOf([400, 403], bindBody.ToJsonString());
+        host.UntrustedProbe.Connections.Should().Be(0, $"no request may leave the Host for '{idServer}'");
+        (await host.EventsAsync(roomId)).Should().HaveCount(before);
+    }
+
+    [Fact]
+    public async Task A_genuine_signed_block_for_one_user_is_refused_for_another_and_when_edited()
+    {
+        var (room, token, alice, _, bob, _, _) = await PendingInviteAsync();
+        var (eve, _) = await host.RegisterAsync();
+        var before = (await host.EventsAsync(room)).Count;
+        var key = host.Host.Services.GetRequiredService<IdentityKeyStore>().SigningKey;
+        var forBob = Ed25519Signing.SignJson(new JsonObject { ["mxid"] = bob, ["token"] = token }, "localhost", key);
+
+        // Bob's block presented for Eve.
+        var (status, body) = await host.PostAsync("/_matrix/federation/v1/3pid/onbind", OnBind(room, alice, eve, (JsonObject)forBob.DeepClone()));
+        (status, body["errcode"]!.GetValue<string>()).Should().Be((400, "M_INVALID_PARAM"), body.ToJsonString());
+
+        // Bob's block with its mxid edited to Eve: the signature no longer covers it.
+        var edited = (JsonObject)forBob.DeepClone();
+        edited["mxid"] = eve;
+        (status, body) = await host.PostAsync("/_matrix/federation/v1/3pid/onbind", OnBind(room, alice, eve, edited));
+        (status, body["errcode"]!.GetValue<string>()).Should().Be((403, "M_FORBIDDEN"), body.ToJsonString());
+        (await host.EventsAsync(room)).Should().HaveCount(before);
+        (await host.EventsAsync(room)).OfType<MemberEvent>().Should().NotContain(m => m.StateKey == eve);
+    }
+
+    [Fact]
+    public async Task A_genuine_signed_block_from_one_room_is_refused_in_another()
+    {
+        var (roomA, tokenA, alice, _, bob, _, _) = await PendingInviteAsync();
+        var (roomB, _, _, _, _, _, _) = await PendingInviteAsync();
+        var before = (await host.EventsAsync(roomB)).Count;
+        var key = host.Host.Services.GetRequiredService<IdentityKeyStore>().SigningKey;
+        var signed = Ed25519Signing.SignJson(new JsonObject { ["mxid"] = bob, ["token"] = tokenA }, "localhost", key);
+
+        var (status, body) = await host.PostAsync("/_matrix/federation/v1/3pid/onbind", OnBind(roomB, alice, bob, signed));
+
+        status.Should().BeOneOf([400, 403, 404], body.ToJsonString());
+        (await host.EventsAsync(roomB)).Should().HaveCount(before);
+        (await host.EventsAsync(roomA)).OfType<MemberEvent>().Should().NotContain(m => m.StateKey == bob, "nothing was presented for room A");
+    }
+
+    /// <summary>After a whole invite → validate → bind → join flow, no secret any party used is in the room's events.</summary>
+    [Fact]
+    public async Task No_secret_of_the_flow_is_in_the_rooms_events()
+    {
+        var (alice, aliceToken) = await host.RegisterAsync();
+        var (bob, bobToken) = await host.RegisterAsync();
+        var room = await host.CreateRoomAsync(aliceToken);
+        var address = ThirdPartyInviteFixture.NewAddress();
+        await host.PostOkAsync(ThirdPartyInviteFixture.InviteUrl(room), ThirdPartyInviteFixture.ThirdPartyInvite(address, aliceToken), aliceToken);
+        var (sid, clientSecret) = await host.ValidateEmailAsync(address, bobToken);
+        var mailToken = ThirdPartyInviteFixture.MailToken(host.MailDrop, sid);
+        await host.PostOkAsync("/_matrix/client/v3/account/3pid/bind", new JsonObject
+        {
+            ["sid"] = sid, ["client_secret"] = clientSecret, ["id_server"] = "localhost", ["id_access_token"] = bobToken,
+        }, bobToken);
+        await host.PostOkAsync($"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/join", new JsonObject(), bobToken);
+
+        var events = (await host.EventsAsync(room)).Select(e => e.ToJson().ToJsonString(MatrixJson.Options)).ToList();
+        events.Should().Contain(e => e.Contains("\"third_party_invite\""), "the flow ran");
+        foreach (var (name, secret) in new[]
+                 {
+                     ("inviter's token", aliceToken), ("invitee's token", bobToken), ("client_secret", clientSecret), ("sid", sid),
+                     ("validation token", mailToken), ("address", address),
+                 })
+            events.Should().NotContain(e => e.Contains(secret), $"the {name} must not be in any event");
+    }
+
     /// <summary>A room of Alice's with a pending third-party invite for a fresh address; Bob exists but has not bound it.</summary>
     private async Task<(string Room, string Token, string Alice, string AliceToken, string Bob, string BobToken, string Address)> PendingInviteAsync()
     {

@@ -10,7 +10,11 @@ using NodaTime;
 
 namespace Matrix.Rooms.Host.Features.Accounts;
 
-/// <summary><c>GET/POST /login</c> (<c>m.login.password</c>), <c>GET /account/whoami</c>, <c>POST /logout</c>.</summary>
+/// <summary>
+/// <c>GET/POST /login</c> (<c>m.login.password</c>), <c>GET /account/whoami</c>, <c>POST /logout</c>. A login is limited
+/// per client address (<see cref="MatrixRateLimits.Login"/>) and per attempted user (<see cref="FailedLogins"/>), and its
+/// password check waits for a hashing slot (<see cref="PasswordHashing"/>).
+/// </summary>
 public static class LoginEndpoints
 {
     public static void MapLogin(this IEndpointRouteBuilder api)
@@ -21,7 +25,7 @@ public static class LoginEndpoints
         }));
 
         api.MapPost("/login", async (HttpContext http, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
-            CancellationToken ct) =>
+            PasswordHashing hashing, FailedLogins failedLogins, CancellationToken ct) =>
         {
             var body = await http.Request.ReadObjectAsync(ct);
             var type = body.RequiredString("type");
@@ -35,9 +39,15 @@ public static class LoginEndpoints
             var password = body.RequiredString("password");
             var userId = user.StartsWith('@') ? user : $"@{user.ToLowerInvariant()}:{options.Value.ServerName}";
 
+            if (failedLogins.Check(userId) is { } lockedOut) return MatrixHttp.Error(lockedOut);
             var account = await session.LoadAsync<Account>(userId, ct);
-            if (account?.PasswordHash is null || !PasswordHasher.Verify(password, account.PasswordHash))
+            var verified = account?.PasswordHash is null ? Result<bool>.Ok(false) : await hashing.VerifyAsync(password, account.PasswordHash, ct);
+            if (!verified.IsSuccess) return MatrixHttp.Error(verified.Error!);
+            if (!verified.Value)
+            {
+                failedLogins.Record(userId);
                 return MatrixHttp.Error(MatrixError.Forbidden("Invalid username or password"));
+            }
 
             var deviceId = body.OptionalString("device_id") ?? AccessTokens.NewDeviceId();
             var token = AccessTokens.Issue(session, userId, deviceId, isGuest: false, clock.GetCurrentInstant());
@@ -49,7 +59,7 @@ public static class LoginEndpoints
                 ["device_id"] = deviceId,
                 ["home_server"] = options.Value.ServerName,
             });
-        });
+        }).RequireRateLimiting(MatrixRateLimits.Login);
 
         api.MapGet("/account/whoami", async (HttpContext http) =>
         {

@@ -23,11 +23,11 @@ public static class RegisterAccountHandler
     public const int MinimumPasswordLength = 8;
 
     public static async Task<RegisterResult> Handle(RegisterAccount command, IDocumentSession session, IOptions<MatrixRoomsOptions> options,
-        IClock clock, CancellationToken ct)
+        PasswordHashing hashing, IClock clock, CancellationToken ct)
     {
         var settings = options.Value;
         var now = clock.GetCurrentInstant();
-        if (command.GuestAccessToken is not null) return await UpgradeGuestAsync(command, session, settings, now, ct);
+        if (command.GuestAccessToken is not null) return await UpgradeGuestAsync(command, session, hashing, now, ct);
         string localpart;
         if (command.IsGuest)
         {
@@ -47,12 +47,19 @@ public static class RegisterAccountHandler
         if (await session.LoadAsync<Account>(userId, ct) is not null)
             return Fail(MatrixError.UserInUse("User ID already taken."));
 
+        string? passwordHash = null;
+        if (!command.IsGuest)
+        {
+            var hashed = await hashing.HashAsync(command.Password!, ct);
+            if (!hashed.IsSuccess) return Fail(hashed.Error!);
+            passwordHash = hashed.Value;
+        }
         // Insert (not upsert): two concurrent registrations of one name cannot both win.
         session.Insert(new Account
         {
             Id = userId,
             Localpart = localpart,
-            PasswordHash = command.IsGuest ? null : PasswordHasher.Hash(command.Password!, settings.PasswordHashIterations),
+            PasswordHash = passwordHash,
             IsGuest = command.IsGuest,
             CreatedAt = now,
         });
@@ -66,7 +73,7 @@ public static class RegisterAccountHandler
     /// Spec "Guest Access": a guest becomes a full account by registering with <c>guest_access_token</c>. The account keeps
     /// its user ID (its room memberships name it), gains the password, and stops being a guest; its guest tokens end.
     /// </summary>
-    private static async Task<RegisterResult> UpgradeGuestAsync(RegisterAccount command, IDocumentSession session, MatrixRoomsOptions settings,
+    private static async Task<RegisterResult> UpgradeGuestAsync(RegisterAccount command, IDocumentSession session, PasswordHashing hashing,
         Instant now, CancellationToken ct)
     {
         var token = await session.LoadAsync<AccessTokenRecord>(AccessTokens.HashOf(command.GuestAccessToken!), ct);
@@ -77,7 +84,9 @@ public static class RegisterAccountHandler
         if (command.Password.Length < MinimumPasswordLength)
             return Fail(MatrixError.WeakPassword($"The password must be at least {MinimumPasswordLength} characters long"));
 
-        session.Store(account with { IsGuest = false, PasswordHash = PasswordHasher.Hash(command.Password, settings.PasswordHashIterations) });
+        var hashed = await hashing.HashAsync(command.Password, ct);
+        if (!hashed.IsSuccess) return Fail(hashed.Error!);
+        session.Store(account with { IsGuest = false, PasswordHash = hashed.Value });
         session.DeleteWhere<AccessTokenRecord>(t => t.UserId == account.Id && t.IsGuest);
         if (command.InhibitLogin) return new RegisterResult(account.Id, null, null, null);
         var deviceId = command.DeviceId ?? token.DeviceId;
@@ -102,8 +111,8 @@ public static class RegisterEndpoints
 {
     public static void MapRegister(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/register", async (HttpContext http, IMessageBus bus, IDocumentStore store, GuestRegistrationLimiter limiter,
-            CancellationToken ct) =>
+        // Limited per client address (guests by their own per-minute limit): MatrixRateLimits.Register.
+        api.MapPost("/register", async (HttpContext http, IMessageBus bus, IDocumentStore store, CancellationToken ct) =>
         {
             var body = await http.Request.ReadObjectAsync(ct);
             var kind = http.Request.Query["kind"].ToString();
@@ -112,9 +121,6 @@ public static class RegisterEndpoints
             var username = body.OptionalString("username")?.ToLowerInvariant();
             var password = body.OptionalString("password");
             var guestAccessToken = body.OptionalString("guest_access_token");
-
-            if (isGuest && !limiter.TryAcquire(http, out var retryAfter))
-                return MatrixHttp.Error(MatrixError.LimitExceeded((long)retryAfter.TotalMilliseconds));
 
             if (!isGuest && guestAccessToken is null)
             {
@@ -137,7 +143,7 @@ public static class RegisterEndpoints
                 response["device_id"] = result.DeviceId;
             }
             return MatrixHttp.Ok(response);
-        });
+        }).RequireRateLimiting(MatrixRateLimits.Register);
 
         api.MapGet("/register/available", async (HttpContext http, IDocumentStore store, CancellationToken ct) =>
         {

@@ -23,7 +23,7 @@ public static class RoomEndpoints
 {
     public static void MapRoomMembership(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/rooms/{roomId}/invite", Invite).For(ClientEndpoint.Invite);
+        api.MapPost("/rooms/{roomId}/invite", Invite).For(ClientEndpoint.Invite).RequireRateLimiting(MatrixRateLimits.Invite);
         api.MapPost("/rooms/{roomId}/join", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, roomId, bus, ct)).For(ClientEndpoint.JoinRoom);
         api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
             Join(http, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
@@ -42,9 +42,11 @@ public static class RoomEndpoints
             Send(http, roomIdOrAlias, bus, ct, (caller, body) => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason") },
                 includeRoomId: true)).For(ClientEndpoint.Knock);
         api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, string roomId, string eventType, string stateKey,
-            IMessageBus bus, CancellationToken ct) => SetState(http, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState);
+            IMessageBus bus, CancellationToken ct) => SetState(http, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState)
+            .RequireRateLimiting(MatrixRateLimits.Send);
         api.MapPut("/rooms/{roomId}/state/{eventType}", (HttpContext http, string roomId, string eventType, IMessageBus bus,
-            CancellationToken ct) => SetState(http, roomId, eventType, "", bus, ct)).For(ClientEndpoint.SetRoomState);
+            CancellationToken ct) => SetState(http, roomId, eventType, "", bus, ct)).For(ClientEndpoint.SetRoomState)
+            .RequireRateLimiting(MatrixRateLimits.Send);
         api.MapGet("/rooms/{roomId}/joined_members", JoinedMembers).For(ClientEndpoint.GetJoinedMembers);
     }
 

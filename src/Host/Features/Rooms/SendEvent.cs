@@ -51,5 +51,5 @@ public static class SendEventEndpoint
                 TransactionId = $"{caller.UserId}|{caller.DeviceId}|{txnId}",
             }, ct);
             return RoomEndpoints.EventIdOrError(result);
-        }).For(ClientEndpoint.SendEvent);
+        }).For(ClientEndpoint.SendEvent).RequireRateLimiting(MatrixRateLimits.Send);
 }

@@ -24,6 +24,7 @@ public static class ThirdPartyInviteRegistration
         services.AddSingleton<IdentityService>();
         services.AddSingleton<EmbeddedIdentityServerNames>();
         services.AddSingleton<IdentityServers>();
+        services.AddSingleton<NextLinkPolicy>();
         services.AddSingleton<OpenIdTokens>();
         services.AddSingleton<InviteRateLimiter>();
         services.AddSingleton<IThirdPartyBindReceiver, OnBindProcessor>();

@@ -83,6 +83,7 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
     {
         if (context.Response.HasStarted) return;
         context.Response.Clear();
+        MatrixRateLimits.AddRetryAfter(context.Response, error);
         context.Response.StatusCode = error.Status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(error.ToJson().ToJsonString(MatrixJson.Options));

@@ -16,8 +16,13 @@ public static class MatrixHttp
     public static IResult Ok(object body) =>
         Results.Text(JsonSerializer.Serialize(body, body.GetType(), MatrixJson.Options), "application/json", statusCode: 200);
 
-    public static IResult Error(MatrixError error) =>
-        Results.Text(error.ToJson().ToJsonString(MatrixJson.Options), "application/json", statusCode: error.Status);
+    public static IResult Error(MatrixError error) => new ErrorResult(error);
+
+    /// <summary>A Matrix error as the answer; a 429 also carries <c>Retry-After</c>.</summary>
+    private sealed class ErrorResult(MatrixError error) : IResult
+    {
+        public Task ExecuteAsync(HttpContext http) => MatrixRateLimits.WriteAsync(http, error).AsTask();
+    }
 
     public static IResult From<T>(Result<T> result, Func<T, JsonNode> body) =>
         result.IsSuccess ? Ok(body(result.Value)) : Error(result.Error!);
