@@ -3,9 +3,12 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Alba;
 using Marten;
+using Matrix.Rooms.Host.Infrastructure.Postgres;
 using Matrix.Rooms.Host.Tests.Support;
 using Matrix.Rooms.Host.Tooling.Rebuild;
+using Matrix.Rooms.Host.Tooling.Replay;
 using Matrix.Rooms.Host.Tooling.Seeding;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Matrix.Rooms.Host.Tests.Tooling;
@@ -57,19 +60,76 @@ public sealed class RebuildSafetyTests(ToolingFixture fixture)
     }
 
     [Fact]
-    public async Task The_rebuild_command_exits_non_zero_naming_the_unreadable_event_and_changes_no_table()
+    public async Task The_rebuild_command_exits_non_zero_naming_the_unreadable_event_changes_no_table_and_stops_its_PostgreSQL()
     {
-        var connection = TestDatabase.NewDatabase("rbcli");
-        await using var store = ToolingFixture.StoreOn(connection);
-        var seeded = await ToolingFixture.SeedBulkAsync(store, new SeedOptions { Rooms = 3, Members = 4, Events = 30, Seed = 9 });
-        var poison = await UnreadableEvents.AppendAsync(store, seeded.RoomIds[1], UnreadableKind.NestedDeeperThanTheReader);
-        var tablesBefore = await ReadModelTables.FingerprintAsync(store);
+        // The Host's own layout: <DataDirectory>/postgres, database matrix_rooms, started by the command and stopped on exit.
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "matrix-rooms-rbcli-" + Guid.NewGuid().ToString("N")[..8]);
+        var postgres = new EmbeddedPostgresOptions { DataDirectory = Path.Combine(dataDirectory, "postgres") };
+        try
+        {
+            UnreadableEvent poison;
+            Dictionary<string, string> tablesBefore;
+            using (var cluster = EmbeddedPostgres.StartOrAttach(postgres, NullLogger.Instance))
+            {
+                await using var store = ToolingFixture.StoreOn(cluster.ConnectionString());
+                var seeded = await ToolingFixture.SeedBulkAsync(store, new SeedOptions { Rooms = 3, Members = 4, Events = 30, Seed = 9 });
+                poison = await UnreadableEvents.AppendAsync(store, seeded.RoomIds[1], UnreadableKind.NestedDeeperThanTheReader);
+                tablesBefore = await ReadModelTables.FingerprintAsync(store);
+            } // stopped here, so that the command starts the server itself, as it does in production
 
-        var (exitCode, output) = await HostProcess.RunAsync(connection, TimeSpan.FromMinutes(3), "rebuild", "--page-size", "20");
+            var (exitCode, output) = await HostProcess.RunAsync(new Dictionary<string, string> { ["MatrixRooms__DataDirectory"] = dataDirectory },
+                TimeSpan.FromMinutes(3), "rebuild", "--page-size", "20");
 
-        exitCode.Should().Be(1, output);
-        output.Should().Contain(poison.StreamKey).And.Contain($"version {poison.Version}").And.Contain(poison.EventId);
-        await ReadModelTables.ShouldBeAsBeforeAsync(store, tablesBefore, output);
+            exitCode.Should().Be(1, output);
+            output.Should().Contain(poison.StreamKey).And.Contain($"version {poison.Version}").And.Contain(poison.EventId);
+            File.Exists(Path.Combine(postgres.DataDirectory, "postmaster.pid")).Should().BeFalse($"the command stops the PostgreSQL it started:\n{output}");
+            using (var cluster = EmbeddedPostgres.StartOrAttach(postgres, NullLogger.Instance))
+            {
+                await using var store = ToolingFixture.StoreOn(cluster.ConnectionString());
+                await ReadModelTables.ShouldBeAsBeforeAsync(store, tablesBefore, output);
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left in the temporary directory; nothing runs from it.
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_COPY_that_fails_halfway_is_ended_cleanly_and_writes_nothing(bool byCancellation)
+    {
+        await using var store = ToolingFixture.NewStore("rbcopy", options => options.Schema.For<HalfwayDocument>());
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        using var cancel = new CancellationTokenSource();
+        var changes = new DocumentChanges(new DocumentIdentities(store));
+        for (var i = 0; i < 500; i++)
+            changes.Upsert(typeof(HalfwayDocument), new HalfwayDocument
+            {
+                Id = $"doc{i}",
+                WhenSerialised = i != 250 ? null : byCancellation ? cancel.Cancel : () => throw new InvalidDataException("this document cannot be written"),
+            });
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            var write = () => new DocumentWriter(store).WriteAsync(connection, transaction, changes, cancel.Token);
+            if (byCancellation) await write.Should().ThrowAsync<OperationCanceledException>();
+            else await write.Should().ThrowAsync<InvalidDataException>();
+        }
+
+        // The same connection answers straight away: the COPY was ended, not left half-sent.
+        await using var count = new NpgsqlCommand("select count(*) from mt_doc_halfwaydocument", connection);
+        ((long)(await count.ExecuteScalarAsync())!).Should().Be(0);
     }
 
     [Fact]
@@ -137,6 +197,24 @@ public sealed class RebuildSafetyTests(ToolingFixture fixture)
             var count = (long)(await cmd.ExecuteScalarAsync())!;
             if (count > 0 || attempt == 100) return count;
             await Task.Delay(100);
+        }
+    }
+}
+
+/// <summary>A document whose serialisation can be made to fail (or to cancel the write) halfway through a COPY.</summary>
+[Marten.Schema.DocumentAlias("halfwaydocument")]
+public sealed class HalfwayDocument
+{
+    public required string Id { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore] public Action? WhenSerialised { get; init; }
+
+    public string Payload
+    {
+        get
+        {
+            WhenSerialised?.Invoke();
+            return "x";
         }
     }
 }
@@ -301,7 +379,7 @@ public sealed class RoomsClient(IAlbaHost host)
 /// <summary>Runs a Host command as its own process (<c>dotnet Matrix.Rooms.Host.dll …</c>) on a database, with a bound on its run time.</summary>
 public static class HostProcess
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(string connection, TimeSpan bound, params string[] args)
+    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment, TimeSpan bound, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -309,7 +387,7 @@ public static class HostProcess
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Matrix.Rooms.Host.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["ConnectionStrings__Marten"] = connection;
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         var output = new StringBuilder();
         using var process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };

@@ -124,13 +124,15 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
                     observer.Note("The rebuilt documents differ from live aggregation: nothing was switched, the read models are as they were");
                 else
                 {
-                    observer.Note("Switching the rebuilt tables in");
+                    var lastRooms = 0;
                     await staging.SwitchAsync(async (connection, transaction, token) =>
                     {
-                        await CatchUpRoundAsync(connection, transaction, state, writer, options.PageSize, token);
+                        lastRooms = await CatchUpRoundAsync(connection, transaction, state, writer, options.PageSize, token);
                         await MarkProgressionAsync(connection, transaction, replayed, state.HighestSequence, token);
                     }, ct);
                     switched = true;
+                    observer.Note($"Switched the rebuilt tables in: the serving tables were held for {staging.HeldFor.TotalMilliseconds:N0} ms " +
+                                  $"({lastRooms} rooms caught up meanwhile)");
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException && !staging.Switched)

@@ -55,6 +55,9 @@ public sealed class RebuildStaging : IAsyncDisposable
     /// <summary>True once the staging tables are the serving ones.</summary>
     public bool Switched { get; private set; }
 
+    /// <summary>How long the switch held the serving tables (from taking them to the commit): what readers and writers waited at most.</summary>
+    public TimeSpan HeldFor { get; private set; }
+
     /// <summary>The staging table of each staged type (schema-qualified), where the rebuild writes.</summary>
     public IReadOnlyDictionary<Type, string> Tables => _tables.ToDictionary(t => t.Key, t => t.Value.Staged.QualifiedName);
 
@@ -121,6 +124,7 @@ public sealed class RebuildStaging : IAsyncDisposable
             {
                 await ExecuteAsync($"set local lock_timeout = {(int)LockTimeout.TotalMilliseconds}; " +
                                    $"lock table {serving} in access exclusive mode", ct, transaction);
+                var held = System.Diagnostics.Stopwatch.StartNew();
                 await whileLocked(_connection, transaction, ct);
                 var moves = new List<string> { $"create schema if not exists {RetiredSchema}" };
                 foreach (var (servingTable, staged) in _tables.Values)
@@ -130,6 +134,7 @@ public sealed class RebuildStaging : IAsyncDisposable
                 }
                 await ExecuteAsync(string.Join(";\n", moves), ct, transaction);
                 await transaction.CommitAsync(ct);
+                HeldFor = held.Elapsed;
                 Switched = true;
                 break;
             }
