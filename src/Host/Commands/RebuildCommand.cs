@@ -14,10 +14,10 @@ public sealed class RebuildInput : NetCoreInput
     [Description("Events per transaction (memory grows with this, not with the number of events)")]
     public int PageSizeFlag = 10_000;
 
-    [Description("Do not empty the projections' tables first: overwrite in place, then remove documents no event produces")]
+    [Description("No effect, kept for scripts: a rebuild always builds beside the serving tables and switches them in at the end")]
     public bool NoWipeFlag;
 
-    [Description("Rooms to check against live aggregation afterwards (0 = skip)")]
+    [Description("Rooms to check against live aggregation before switching (0 = skip)")]
     public int VerifyFlag = 20;
 
     [Description("List the registered projections and exit")]
@@ -30,7 +30,7 @@ public sealed class RebuildInput : NetCoreInput
     public bool FollowFlag;
 }
 
-[Description("Rebuilds one or all projections from the event store with progress, events/s and ETA, then verifies a sample of rooms against live aggregation",
+[Description("Rebuilds one or all projections from the event store beside the serving tables, with progress, events/s and ETA, verifies a sample of rooms against live aggregation, then switches the rebuilt tables in",
     Name = "rebuild")]
 public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
 {
@@ -40,7 +40,7 @@ public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
         if (input.ListFlag)
         {
             var all = ProjectionCatalog.All(store);
-            Console.WriteLine($"{"projection",-22} {"version",-8} {"lifecycle",-10} {"progression rows",-28} documents (emptied by a rebuild)");
+            Console.WriteLine($"{"projection",-22} {"version",-8} {"lifecycle",-10} {"progression rows",-28} documents (replaced by a rebuild)");
             foreach (var p in all)
                 Console.WriteLine($"{p.Name,-22} {p.Version,-8} {p.Lifecycle,-10} {string.Join(", ", p.ShardIdentities),-28} " +
                                   string.Join(", ", p.PublishedTypes.Select(t => $"{t.Name} ({new DocumentWriter(store).TableFor(t)})")));
@@ -71,20 +71,22 @@ public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
         if (input.FollowFlag) Console.CancelKeyPress += onCancel;
         var options = new RebuildOptions
         {
-            Projections = input.ProjectionFlag, PageSize = input.PageSizeFlag, Wipe = !input.NoWipeFlag, VerifySample = input.VerifyFlag,
+            Projections = input.ProjectionFlag, PageSize = input.PageSizeFlag, VerifySample = input.VerifyFlag,
             FollowUntil = input.FollowFlag ? stop.Token : null,
         };
         var result = await ConsoleProgress.RunAsync("rebuild", progress =>
             services.GetRequiredService<ProjectionRebuilder>().RebuildAsync(options, progress, CancellationToken.None));
 
-        Console.WriteLine($"Rebuilt {string.Join(", ", result.Replayed)}" +
+        Console.WriteLine((result.Switched ? "Rebuilt and switched in " : "Rebuilt, not switched: ") + string.Join(", ", result.Replayed) +
                           (result.RebuiltByDaemon.Count > 0 ? $"; with the Marten daemon: {string.Join(", ", result.RebuiltByDaemon)}" : ""));
         Console.WriteLine($"{result.Events:N0} events in {result.Elapsed.TotalSeconds:F1} s = {result.EventsPerSecond:N0} events/s; " +
                           $"{result.DocumentsWritten:N0} documents written; peak working set {result.PeakWorkingSetBytes / (1024.0 * 1024):N0} MiB");
-        if (result.RoomsCaughtUp > 0 || result.GapsFilled > 0 || result.DocumentsSwept > 0)
-            Console.WriteLine($"{result.RoomsCaughtUp} rooms caught up after the main pass, {result.GapsFilled} late-committed gaps filled, " +
-                              $"{result.DocumentsSwept} stale documents removed");
-        return result.Verification is not { } verification || Report(verification);
+        if (result.RoomsCaughtUp > 0 || result.GapsFilled > 0)
+            Console.WriteLine($"{result.RoomsCaughtUp} rooms caught up after the main pass, {result.GapsFilled} late-committed gaps filled");
+        var verified = result.Verification is not { } verification || Report(verification);
+        if (!result.Switched)
+            return ToolingCommand.Fail("rebuild", "the rebuilt documents differ from live aggregation: nothing was switched, the read models are as they were");
+        return verified;
     });
 
     private static bool Report(VerificationReport verification)

@@ -27,7 +27,8 @@ internal static class ToolingCommand
             return ok;
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or IOException or JsonException
-                                       or ProjectionReplayException or RoomExistsException or InvalidOperationException or NpgsqlException)
+                                       or ProjectionReplayException or RoomExistsException or InvalidOperationException or NpgsqlException
+                                       or Tooling.Rebuild.RebuildFailedException)
         {
             return Fail(name, e.Message);
         }

@@ -99,7 +99,7 @@ public sealed class RebuildTests(ToolingFixture fixture)
     }
 
     [Fact]
-    public async Task Overwriting_in_place_removes_documents_no_event_produces()
+    public async Task A_rebuild_leaves_out_documents_no_event_produces()
     {
         var store = ToolingFixture.NewStore("sweep");
         var seeded = await ToolingFixture.SeedBulkAsync(store, new SeedOptions { Rooms = 2, Members = 3, Events = 30, Seed = 4 });
@@ -110,8 +110,8 @@ public sealed class RebuildTests(ToolingFixture fixture)
             await Execute(connection, "insert into mt_doc_roomeventlocation (id, data, mt_dotnet_type) values ('$stray', " +
                 "jsonb_build_object('id', '$stray', 'roomId', @room, 'position', 99), 'x')", seeded.RoomIds[0]);
         }
-        var rebuilt = await ToolingFixture.Rebuilder(store).RebuildAsync(new RebuildOptions { Wipe = false }, new SilentProgress(), default);
-        rebuilt.DocumentsSwept.Should().Be(1);
+        var rebuilt = await ToolingFixture.Rebuilder(store).RebuildAsync(new RebuildOptions(), new SilentProgress(), default);
+        rebuilt.Switched.Should().BeTrue();
         (await ToolingFixture.ReadModelAsync(store)).ShouldEqualReadModel(before);
     }
 
@@ -140,12 +140,12 @@ public sealed class RebuildTests(ToolingFixture fixture)
                 }
                 catch (JasperFx.Events.EventStreamUnexpectedMaxEventIdException)
                 {
-                    // Expected while rebuilding in place: a command can read a room head the rebuild has not reached yet.
+                    // Two commands on one room raced (the retries ran out): not what this test is about.
                 }
             }
         });
         var rebuilt = await ToolingFixture.Rebuilder(fixture.Store).RebuildAsync(
-            new RebuildOptions { PageSize = 20, Wipe = false, VerifySample = 0 }, new SilentProgress(), default);
+            new RebuildOptions { PageSize = 20, VerifySample = 0 }, new SilentProgress(), default);
         await stop.CancelAsync();
         await writers;
         sent.Should().BeGreaterThan(0);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using JasperFx;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
 using Marten;
 using Matrix.Rooms.Host.Tooling.Replay;
 using Npgsql;
@@ -14,10 +16,7 @@ public sealed record RebuildOptions
     /// <summary>Events read, replayed and written per transaction. Memory grows with this, never with the event count.</summary>
     public int PageSize { get; init; } = 10_000;
 
-    /// <summary>Empty the declared document tables first (TRUNCATE). Off: overwrite in place, then remove what no event produced.</summary>
-    public bool Wipe { get; init; } = true;
-
-    /// <summary>Rooms to verify against live aggregation afterwards (0 = no verification).</summary>
+    /// <summary>Rooms to verify against live aggregation before switching (0 = no verification).</summary>
     public int VerifySample { get; init; } = 20;
 
     /// <summary>After rebuilding, keep applying new events until this is cancelled (blue/green switch-over).</summary>
@@ -44,92 +43,138 @@ public sealed record RebuildResult
     public double EventsPerSecond => Elapsed.TotalSeconds > 0 ? Events / Elapsed.TotalSeconds : 0;
     public int RoomsCaughtUp { get; init; }
     public int GapsFilled { get; init; }
-    public long DocumentsSwept { get; init; }
+
+    /// <summary>True when the rebuilt tables were switched in; false when the verification found differences (nothing switched).</summary>
+    public bool Switched { get; init; }
     public long PeakWorkingSetBytes { get; init; }
     public VerificationReport? Verification { get; init; }
 }
 
 /// <summary>
-/// Rebuilds projections from the event store at bulk speed, in bounded memory:
+/// Rebuilds projections from the event store at bulk speed, in bounded memory, beside the serving tables:
 /// <list type="number">
+/// <item>creates staging tables for the documents the selected projections declare (<see cref="RebuildStaging"/>:
+/// Marten's definitions of the serving tables, in a schema of their own); the serving tables keep serving meanwhile;</item>
 /// <item>reads events in pages of <see cref="RebuildOptions.PageSize"/> by <c>seq_id</c> up to the highest sequence at the
 /// start, replays each page through every selected projection in memory (<see cref="ProjectionReplayer"/>, the inline
-/// projection code itself), keeps only the last write per document, and writes the page's documents in one transaction
-/// with binary COPY (<see cref="DocumentWriter"/>) — reading the next page and writing this one overlap;</item>
+/// projection code itself), keeps only the last write per document, and writes the page's documents to the staging
+/// tables by binary COPY (<see cref="DocumentWriter"/>) — reading the next page and writing this one overlap;</item>
 /// <item>keeps each room's events contiguous: if a room's event arrives after a gap in its versions (an append that
 /// committed late, after its page was read) the missing events are fetched by version and applied first;</item>
-/// <item>afterwards catches up every room whose stream moved past what was applied (appends during the rebuild), until
-/// none is behind;</item>
-/// <item>sets each projection's progression rows (<c>name:All</c>, <c>name:V2:All</c>, …) to where it ended, so an async
-/// daemon resumes from there, and verifies a sample of rooms against live aggregation (<see cref="RebuildVerifier"/>).</item>
+/// <item>catches up every room whose stream moved past what was applied (appends during the rebuild);</item>
+/// <item>verifies a sample of rooms in the staging tables against live aggregation up to what was applied
+/// (<see cref="RebuildVerifier"/>); a difference stops here, with nothing switched;</item>
+/// <item>switches: in one transaction, takes the serving tables, applies the last appends, sets each projection's
+/// progression rows (<c>name:All</c>, <c>name:V2:All</c>, …) and moves the staging tables in.</item>
 /// </list>
-/// A projection the replay cannot run (one that reads documents while projecting) is rebuilt by Marten's own daemon
-/// (<c>IProjectionDaemon.RebuildProjectionAsync</c>) instead, with the same progress reporting.
+/// An event that cannot be read or applied stops the rebuild with a <see cref="RebuildFailedException"/> naming it
+/// (room, version, sequence, event ID); whatever stops it before the switch leaves every serving table as it was.
+/// A projection the replay cannot run (one that reads documents while projecting) is rebuilt afterwards by Marten's
+/// own daemon (<c>IProjectionDaemon.RebuildProjectionAsync</c>), in its tables, with Marten's semantics.
 /// </summary>
 public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<ProjectionRebuilder> logger)
 {
-    private readonly DocumentWriter _writer = new(store);
     private readonly DocumentIdentities _identities = new(store);
     private readonly string _schema = ((StoreOptions)store.Options).Events.DatabaseSchemaName;
+
+    /// <summary>How long one attempt at the switch waits for the serving tables (readers and writers of them wait as long).</summary>
+    public TimeSpan SwitchLockTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public async Task<RebuildResult> RebuildAsync(RebuildOptions options, IRebuildObserver observer, CancellationToken ct)
     {
         if (options.PageSize < 1) throw new ArgumentException("The page size must be at least 1");
         var selected = ProjectionCatalog.Select(store, options.Projections);
         if (selected.Count == 0) throw new ArgumentException("No projection stores documents; nothing to rebuild");
+        RefuseSharedTypes(selected);
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
 
         var clock = Stopwatch.StartNew();
-        var (ceiling, total, startedAt) = await ExtentAsync(ct);
-        var plan = new RebuildPlan(selected, ceiling, total);
-        observer.Planned(plan);
+        var (ceiling, total) = await ExtentAsync(ct);
+        observer.Planned(new RebuildPlan(selected, ceiling, total));
         logger.LogInformation("Rebuilding {Projections} over {Events} events (sequence up to {Ceiling}), pages of {PageSize}",
             string.Join(", ", selected), total, ceiling, options.PageSize);
 
-        if (options.Wipe) await WipeAsync(selected, observer, ct);
-
         var state = new RunState(new ProjectionReplayer(selected));
-        await ReplayAllAsync(state, ceiling, total, options.PageSize, observer, ct);
-        var caughtUp = await CatchUpAsync(state, options.PageSize, observer, ct);
-        if (options.FollowUntil is { } follow) caughtUp += await FollowAsync(state, options.PageSize, observer, follow);
+        VerificationReport? verification = null;
+        var switched = false;
+        await using (var staging = await RebuildStaging.OpenAsync(store, logger, SwitchLockTimeout, ct))
+        {
+            try
+            {
+                foreach (var type in selected.SelectMany(p => p.PublishedTypes).Distinct()) await staging.AddAsync(type, ct);
+                observer.Note($"Building beside the serving tables, in schema {staging.Schema}; they switch in at the end");
+                var writer = new DocumentWriter(store, staging.Tables);
 
-        long swept = 0;
-        if (!options.Wipe || state.WrittenTypes.Any(t => !selected.Any(p => p.PublishedTypes.Contains(t))))
-            swept = await SweepAsync(state, selected, startedAt, options.Wipe, observer, ct);
+                await ReplayAllAsync(state, writer, ceiling, total, options.PageSize, observer, ct);
+                await CatchUpAsync(state, writer, options.PageSize, observer, ct);
+                foreach (var type in state.Unsupported.SelectMany(p => p.PublishedTypes))
+                    if (!state.Replayer.Projections.Any(p => p.PublishedTypes.Contains(type))) await staging.RemoveAsync(type, ct);
 
-        var replayed = state.Replayer.Projections;
-        await MarkProgressionAsync(replayed, state.HighestSequence, ct);
+                var replayed = state.Replayer.Projections;
+                if (options.VerifySample > 0 && replayed.Count > 0)
+                {
+                    clock.Stop(); // the figures are the rebuild's, as before the verification moved ahead of the switch
+                    observer.Note($"Verifying up to {options.VerifySample} sampled rooms against live aggregation before switching");
+                    var verifier = new RebuildVerifier(store, staging.Tables);
+                    verification = await verifier.VerifyAsync(replayed, await verifier.SampleRoomsAsync(options.VerifySample, ct), ct, state.Applied);
+                    clock.Start();
+                }
+
+                if (verification is { Passed: false })
+                    observer.Note("The rebuilt documents differ from live aggregation: nothing was switched, the read models are as they were");
+                else
+                {
+                    var lastRooms = 0;
+                    await staging.SwitchAsync(async (connection, transaction, token) =>
+                    {
+                        lastRooms = await CatchUpRoundAsync(connection, transaction, state, writer, options.PageSize, token);
+                        await MarkProgressionAsync(connection, transaction, replayed, state.HighestSequence, token);
+                    }, ct);
+                    switched = true;
+                    observer.Note($"Switched the rebuilt tables in: the serving tables were held for {staging.HeldFor.TotalMilliseconds:N0} ms " +
+                                  $"({lastRooms} rooms caught up meanwhile)");
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !staging.Switched)
+            {
+                throw await NothingSwitchedAsync(e);
+            }
+        }
 
         var byDaemon = state.Unsupported;
-        foreach (var projection in byDaemon)
-            await RebuildWithDaemonAsync(projection, total, observer, ct);
-        clock.Stop();
-
-        VerificationReport? verification = null;
-        if (options.VerifySample > 0 && replayed.Count > 0)
+        if (switched)
         {
-            observer.Note($"Verifying up to {options.VerifySample} sampled rooms against live aggregation");
-            var verifier = new RebuildVerifier(store);
-            verification = await verifier.VerifyAsync(replayed, await verifier.SampleRoomsAsync(options.VerifySample, ct), ct);
+            foreach (var projection in byDaemon)
+                await RebuildWithDaemonAsync(projection, total, observer, ct);
+            if (options.FollowUntil is { } follow && state.Replayer.Projections.Count > 0)
+            {
+                // The rebuilt tables serve (or, blue/green, are the new version's) from here: follow in place, a round per transaction.
+                await FollowAsync(state, new DocumentWriter(store), options.PageSize, observer, follow);
+                await using var connection = store.Storage.Database.CreateConnection();
+                await connection.OpenAsync(CancellationToken.None);
+                await MarkProgressionAsync(connection, null, state.Replayer.Projections, state.HighestSequence, CancellationToken.None);
+            }
         }
+        clock.Stop();
 
         var result = new RebuildResult
         {
-            Replayed = replayed.Select(p => p.ToString()).ToList(),
-            RebuiltByDaemon = byDaemon.Select(p => p.ToString()).ToList(),
+            Replayed = state.Replayer.Projections.Select(p => p.ToString()).ToList(),
+            RebuiltByDaemon = switched ? byDaemon.Select(p => p.ToString()).ToList() : [],
             Events = state.EventsApplied,
             DocumentsWritten = state.DocumentsWritten,
             Elapsed = clock.Elapsed,
-            RoomsCaughtUp = caughtUp,
+            RoomsCaughtUp = state.RoomsCaughtUp.Count,
             GapsFilled = state.GapsFilled,
-            DocumentsSwept = swept,
             PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64,
             Verification = verification,
+            Switched = switched,
         };
         logger.LogInformation(
-            "Rebuilt {Projections} in {Elapsed}: {Events} events ({Rate:F0}/s), {Documents} documents, {CaughtUp} rooms caught up, {Gaps} gaps filled, peak working set {PeakMiB} MiB",
+            "Rebuilt {Projections} in {Elapsed}: {Events} events ({Rate:F0}/s), {Documents} documents, {CaughtUp} rooms caught up, {Gaps} gaps filled, " +
+            "switched: {Switched}, peak working set {PeakMiB} MiB",
             string.Join(", ", result.Replayed.Concat(result.RebuiltByDaemon)), result.Elapsed, result.Events, result.EventsPerSecond,
-            result.DocumentsWritten, caughtUp, state.GapsFilled, result.PeakWorkingSetBytes / (1024 * 1024));
+            result.DocumentsWritten, result.RoomsCaughtUp, state.GapsFilled, switched, result.PeakWorkingSetBytes / (1024 * 1024));
         return result;
     }
 
@@ -137,8 +182,8 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
     {
         public ProjectionReplayer Replayer { get; set; } = replayer;
         public Dictionary<string, long> Applied { get; } = new(StringComparer.Ordinal);
-        public HashSet<Type> WrittenTypes { get; } = [];
         public List<ProjectionInfo> Unsupported { get; } = [];
+        public HashSet<string> RoomsCaughtUp { get; } = new(StringComparer.Ordinal);
         public long EventsApplied { get; set; }
         public long DocumentsWritten { get; set; }
         public long HighestSequence { get; set; }
@@ -148,77 +193,89 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         public Stopwatch Writing { get; } = new();
     }
 
-    private async Task<(long Ceiling, long Total, DateTimeOffset StartedAt)> ExtentAsync(CancellationToken ct)
-    {
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        await using var cmd = new NpgsqlCommand(
-            $"select coalesce(max(seq_id), 0), count(*), now() from {_schema}.mt_events", connection);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));
-    }
-
-    private async Task WipeAsync(IReadOnlyList<ProjectionInfo> selected, IRebuildObserver observer, CancellationToken ct)
+    /// <summary>A type also declared by a projection that is not being rebuilt: switching its table would lose that projection's documents.</summary>
+    private void RefuseSharedTypes(IReadOnlyList<ProjectionInfo> selected)
     {
         var others = ProjectionCatalog.All(store).Where(p => !selected.Contains(p)).ToList();
-        var tables = new List<string>();
         foreach (var type in selected.SelectMany(p => p.PublishedTypes).Distinct())
-        {
             if (others.FirstOrDefault(o => o.PublishedTypes.Contains(type)) is { } sharer)
-                throw new InvalidOperationException(
-                    $"{type.Name} is also written by projection {sharer}; rebuild both together, or rebuild without wiping");
-            await store.Storage.Database.EnsureStorageExistsAsync(type, ct);
-            tables.Add(_writer.TableFor(type));
-        }
-        if (tables.Count == 0) return;
-        observer.Note($"Emptying {string.Join(", ", tables)}");
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        await using var truncate = new NpgsqlCommand($"truncate {string.Join(", ", tables)}", connection);
-        await truncate.ExecuteNonQueryAsync(ct);
+                throw new ArgumentException($"{type.Name} is also written by projection {sharer}; rebuild both together");
     }
 
-    private async Task ReplayAllAsync(RunState state, long ceiling, long total, int pageSize, IRebuildObserver observer, CancellationToken ct)
+    private async Task<(long Ceiling, long Total)> ExtentAsync(CancellationToken ct)
     {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var cmd = new NpgsqlCommand($"select coalesce(max(seq_id), 0), count(*) from {_schema}.mt_events", connection);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private async Task ReplayAllAsync(RunState state, DocumentWriter writer, long ceiling, long total, int pageSize, IRebuildObserver observer,
+        CancellationToken ct)
+    {
+        // One failure ends the in-flight read and write too (a COPY is cancelled cleanly, its transaction rolled back), and
+        // neither outlives this method: a write still running on a connection being disposed corrupts the protocol and hangs.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var token = failed.Token;
         await using var writeConnection = store.Storage.Database.CreateConnection();
-        await writeConnection.OpenAsync(ct);
-        long from = 0;
-        var read = ReadPageAsync(from, Math.Min(ceiling, from + pageSize), ct);
-        Task pendingWrite = Task.CompletedTask;
-        long done = 0;
-
-        while (from < ceiling)
+        await writeConnection.OpenAsync(token);
+        long from = 0, done = 0;
+        var read = ReadPageAsync(from, Math.Min(ceiling, from + pageSize), token);
+        var pendingWrite = Task.CompletedTask;
+        try
         {
-            state.Reading.Start();
-            var page = await read;
-            state.Reading.Stop();
-            var to = Math.Min(ceiling, from + pageSize);
-            from = to;
-            if (from < ceiling) read = ReadPageAsync(from, Math.Min(ceiling, from + pageSize), ct);
-
-            state.Replaying.Start();
-            var ordered = await WithGapsFilledAsync(state, page, ct);
-            var changes = await ApplyAsync(state, ordered, ct);
-            state.Replaying.Stop();
-
-            state.Writing.Start();
-            await pendingWrite;
-            state.Writing.Stop();
-            var count = page.Count;
-            pendingWrite = WritePageAsync(writeConnection, state, changes, ct).ContinueWith(t =>
+            while (from < ceiling)
             {
-                t.GetAwaiter().GetResult();
-                done += count;
-                observer.Progress(Math.Min(done, total), total);
-            }, ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            state.EventsApplied += ordered.Count;
-            if (page.Count > 0) state.HighestSequence = Math.Max(state.HighestSequence, page[^1].Sequence);
+                state.Reading.Start();
+                var page = await read;
+                state.Reading.Stop();
+                from = Math.Min(ceiling, from + pageSize);
+                if (from < ceiling) read = ReadPageAsync(from, Math.Min(ceiling, from + pageSize), token);
+
+                state.Replaying.Start();
+                var ordered = await WithGapsFilledAsync(state, page, token);
+                var changes = await ApplyAsync(state, ordered, token);
+                state.Replaying.Stop();
+
+                state.Writing.Start();
+                await pendingWrite;
+                state.Writing.Stop();
+                pendingWrite = WriteAndReportAsync(changes, page.Count);
+                state.EventsApplied += ordered.Count;
+                if (page.Count > 0) state.HighestSequence = Math.Max(state.HighestSequence, page[^1].Sequence);
+            }
+            await pendingWrite;
         }
-        await pendingWrite;
+        catch
+        {
+            await failed.CancelAsync();
+            await Task.WhenAll(Quietly(read), Quietly(pendingWrite));
+            throw;
+        }
         observer.Progress(total, total);
         logger.LogInformation("Main pass: waited {Read} for reads, replayed for {Replay}, waited {Write} for writes",
             state.Reading.Elapsed, state.Replaying.Elapsed, state.Writing.Elapsed);
+
+        async Task WriteAndReportAsync(DocumentChanges changes, int count)
+        {
+            await WritePageAsync(writeConnection, null, state, writer, changes, token);
+            done += count;
+            observer.Progress(Math.Min(done, total), total);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            // Already failing: this task's own exception is not the one to report.
+        }
     }
 
     private async Task<IReadOnlyList<IEvent>> ReadPageAsync(long after, long upTo, CancellationToken ct)
@@ -232,7 +289,8 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
 
     /// <summary>
     /// The page's events in order, each room's kept contiguous: an event whose version is past the room's next one
-    /// is preceded by the missing events (fetched by version); events already applied are dropped.
+    /// is preceded by the missing events (fetched by version); events already applied are dropped. Marten's tombstones
+    /// (placeholders for the sequence numbers of failed appends) belong to no room and are left out.
     /// </summary>
     private async Task<List<IEvent>> WithGapsFilledAsync(RunState state, IReadOnlyList<IEvent> page, CancellationToken ct)
     {
@@ -240,6 +298,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         foreach (var e in page)
         {
             var room = e.StreamKey!;
+            if (room == StorageConstants.TombstoneStreamKey) continue;
             var applied = state.Applied.GetValueOrDefault(room);
             if (e.Version <= applied) continue;
             if (e.Version > applied + 1)
@@ -277,24 +336,29 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         }
     }
 
-    private async Task WritePageAsync(NpgsqlConnection connection, RunState state, DocumentChanges changes, CancellationToken ct)
+    /// <summary>Writes one page's documents: in <paramref name="transaction"/> when given, else in a transaction of its own.</summary>
+    private static async Task WritePageAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, RunState state, DocumentWriter writer,
+        DocumentChanges changes, CancellationToken ct)
     {
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        state.DocumentsWritten += await _writer.WriteAsync(connection, transaction, changes, ct);
-        await transaction.CommitAsync(ct);
-        foreach (var type in changes.Types) state.WrittenTypes.Add(type);
+        if (transaction is not null)
+        {
+            state.DocumentsWritten += await writer.WriteAsync(connection, transaction, changes, ct);
+            return;
+        }
+        await using var own = await connection.BeginTransactionAsync(ct);
+        state.DocumentsWritten += await writer.WriteAsync(connection, own, changes, ct);
+        await own.CommitAsync(ct);
     }
 
     /// <summary>Rooms whose stream grew past what the rebuild applied (appends during the rebuild): apply their tails, until none is behind.</summary>
-    private async Task<int> CatchUpAsync(RunState state, int pageSize, IRebuildObserver observer, CancellationToken ct)
+    private async Task CatchUpAsync(RunState state, DocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
     {
-        var rooms = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
         for (var round = 0; round < 20; round++)
         {
-            var behind = await CatchUpRoundAsync(connection, state, pageSize, rooms, ct);
-            if (behind == 0) return rooms.Count;
+            var behind = await CatchUpRoundAsync(connection, null, state, writer, pageSize, ct);
+            if (behind == 0) return;
             observer.Note($"Caught up {behind} rooms appended to during the rebuild");
         }
         throw new InvalidOperationException("Rooms are being appended to faster than the rebuild can catch up; stop the writers and run it again");
@@ -305,16 +369,15 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
     /// blue side of a blue/green switch) until <paramref name="ct"/> is cancelled: every second, the rooms whose stream
     /// moved get their new events applied. Stop the old servers, wait for a round with nothing to apply, then stop this.
     /// </summary>
-    private async Task<int> FollowAsync(RunState state, int pageSize, IRebuildObserver observer, CancellationToken ct)
+    private async Task FollowAsync(RunState state, DocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
     {
-        var rooms = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(CancellationToken.None);
         observer.Note("Following new events (Ctrl+C to stop once the old servers are stopped and a round applies nothing)");
         var quiet = 0;
         while (!ct.IsCancellationRequested)
         {
-            var applied = await CatchUpRoundAsync(connection, state, pageSize, rooms, CancellationToken.None);
+            var applied = await CatchUpRoundAsync(connection, null, state, writer, pageSize, CancellationToken.None);
             quiet = applied == 0 ? quiet + 1 : 0;
             if (applied > 0 || quiet == 1)
                 observer.Note(applied > 0 ? $"Following: applied the new events of {applied} rooms" : "Following: up to date");
@@ -328,27 +391,30 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
             }
         }
         // One last round after the stop, for anything committed while the last one ran.
-        await CatchUpRoundAsync(connection, state, pageSize, rooms, CancellationToken.None);
-        return rooms.Count;
+        await CatchUpRoundAsync(connection, null, state, writer, pageSize, CancellationToken.None);
     }
 
-    /// <summary>One pass over the streams: every room whose version is past what was applied gets its new events. Returns how many rooms moved.</summary>
-    private async Task<int> CatchUpRoundAsync(NpgsqlConnection connection, RunState state, int pageSize, HashSet<string> rooms, CancellationToken ct)
+    /// <summary>
+    /// One pass over the streams: every room whose version is past what was applied gets its new events, written in
+    /// <paramref name="transaction"/> when given (the switch) or a transaction per batch. Returns how many rooms moved.
+    /// </summary>
+    private async Task<int> CatchUpRoundAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, RunState state, DocumentWriter writer,
+        int pageSize, CancellationToken ct)
     {
         var behind = new List<(string Room, long Version)>();
-        await using (var cmd = new NpgsqlCommand($"select id, version from {_schema}.mt_streams", connection))
+        await using (var cmd = new NpgsqlCommand($"select id, version from {_schema}.mt_streams", connection, transaction))
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
             {
                 var (room, version) = (reader.GetString(0), reader.IsDBNull(1) ? 0 : reader.GetInt64(1));
-                if (version > state.Applied.GetValueOrDefault(room)) behind.Add((room, version));
+                if (room != StorageConstants.TombstoneStreamKey && version > state.Applied.GetValueOrDefault(room)) behind.Add((room, version));
             }
         if (behind.Count == 0) return 0;
 
         var batch = new List<IEvent>();
         foreach (var (room, version) in behind)
         {
-            rooms.Add(room);
+            state.RoomsCaughtUp.Add(room);
             await using var session = store.QuerySession();
             var tail = await session.Events.FetchStreamAsync(room, version: version,
                 fromVersion: state.Applied.GetValueOrDefault(room) + 1, token: ct);
@@ -363,55 +429,78 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         {
             if (batch.Count == 0) return;
             var changes = await ApplyAsync(state, batch, ct);
-            await WritePageAsync(connection, state, changes, ct);
+            await WritePageAsync(connection, transaction, state, writer, changes, ct);
             state.EventsApplied += batch.Count;
             state.HighestSequence = Math.Max(state.HighestSequence, batch.Max(e => e.Sequence));
             batch.Clear();
         }
     }
 
-    /// <summary>
-    /// Removes documents of the types the rebuild wrote that it did not write (or rewrite) itself: those no event
-    /// produces any more. Only when every projection writing the type was rebuilt.
-    /// </summary>
-    private async Task<long> SweepAsync(RunState state, IReadOnlyList<ProjectionInfo> selected, DateTimeOffset startedAt, bool wiped,
-        IRebuildObserver observer, CancellationToken ct)
+    private async Task MarkProgressionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<ProjectionInfo> projections,
+        long sequence, CancellationToken ct)
     {
-        var rebuildingAll = ProjectionCatalog.All(store).All(selected.Contains);
-        long swept = 0;
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        foreach (var type in state.WrittenTypes)
-        {
-            if (wiped && selected.Any(p => p.PublishedTypes.Contains(type))) continue;
-            if (!rebuildingAll && !selected.Any(p => p.PublishedTypes.Contains(type)))
-            {
-                observer.Note($"Not sweeping {type.Name}: no projection declares it, and not every projection was rebuilt");
-                continue;
-            }
-            await using var cmd = new NpgsqlCommand($"delete from {_writer.TableFor(type)} where mt_last_modified < @started", connection);
-            cmd.Parameters.AddWithValue("started", startedAt);
-            var removed = await cmd.ExecuteNonQueryAsync(ct);
-            if (removed > 0) observer.Note($"Removed {removed} {type.Name} documents no event produces any more");
-            swept += removed;
-        }
-        return swept;
-    }
-
-    private async Task MarkProgressionAsync(IReadOnlyList<ProjectionInfo> projections, long sequence, CancellationToken ct)
-    {
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
         foreach (var shard in projections.SelectMany(p => p.ShardIdentities))
         {
             await using var cmd = new NpgsqlCommand(
                 $"insert into {_schema}.mt_event_progression (name, last_seq_id, last_updated) values (@name, @seq, now()) " +
-                "on conflict (name) do update set last_seq_id = excluded.last_seq_id, last_updated = excluded.last_updated", connection);
+                "on conflict (name) do update set last_seq_id = excluded.last_seq_id, last_updated = excluded.last_updated", connection, transaction);
             cmd.Parameters.AddWithValue("name", shard);
             cmd.Parameters.AddWithValue("seq", sequence);
             await cmd.ExecuteNonQueryAsync(ct);
         }
     }
+
+    /// <summary>
+    /// The error for a rebuild that stopped before switching: names the event when the failure was about one (Marten
+    /// reports its sequence: the room, version, type and Matrix event ID are read from its row, which needs no
+    /// deserialising), and says that nothing was switched.
+    /// </summary>
+    private async Task<RebuildFailedException> NothingSwitchedAsync(Exception e)
+    {
+        const string unchanged = "Nothing was switched: the read models are as they were";
+        if (e is RebuildFailedException { Event: null } known && known.Message.Contains(unchanged)) return known;
+        if (FindEventFailure(e) is not { } failure)
+        {
+            logger.LogInformation(e, "The rebuild failed before switching");
+            return new RebuildFailedException($"{Innermost(e).Message.TrimEnd('.')}. {unchanged}", null, e);
+        }
+        var unapplied = await DescribeAsync(failure);
+        var verb = failure is ApplyEventException ? "apply" : "read";
+        logger.LogInformation(e, "The rebuild could not {Verb} {Event}", verb, unapplied);
+        return new RebuildFailedException($"Cannot {verb} {unapplied}: {Innermost(e).Message.TrimEnd('.')}. {unchanged}", unapplied, e);
+    }
+
+    private async Task<UnappliedEvent> DescribeAsync(IEventFailureContext failure)
+    {
+        try
+        {
+            await using var connection = store.Storage.Database.CreateConnection();
+            await connection.OpenAsync();
+            await using var cmd = new NpgsqlCommand(
+                $"select stream_id, version, type, data ->> 'event_id' from {_schema}.mt_events where seq_id = @seq", connection);
+            cmd.Parameters.AddWithValue("seq", failure.Sequence);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
+                return new UnappliedEvent(reader.GetString(0), reader.GetInt64(1), failure.Sequence,
+                    reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+        }
+        catch (Exception lookup) when (lookup is NpgsqlException or InvalidCastException)
+        {
+            logger.LogDebug(lookup, "Could not read the row of sequence {Sequence}", failure.Sequence);
+        }
+        return new UnappliedEvent(failure.StreamKey ?? failure.StreamId?.ToString() ?? "?", failure.Version ?? 0, failure.Sequence,
+            failure.EventTypeName, null);
+    }
+
+    private static IEventFailureContext? FindEventFailure(Exception? e) => e switch
+    {
+        null => null,
+        IEventFailureContext failure => failure,
+        AggregateException many => many.InnerExceptions.Select(FindEventFailure).FirstOrDefault(f => f is not null),
+        _ => FindEventFailure(e.InnerException),
+    };
+
+    private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
 
     private async Task RebuildWithDaemonAsync(ProjectionInfo projection, long total, IRebuildObserver observer, CancellationToken ct)
     {

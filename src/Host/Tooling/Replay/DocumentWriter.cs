@@ -10,8 +10,13 @@ namespace Matrix.Rooms.Host.Tooling.Replay;
 /// staging table and one <c>INSERT … ON CONFLICT (id) DO UPDATE</c>, which is what makes a rebuild or an import run at
 /// bulk speed; any other shape (duplicated fields, soft deletes, tenancy columns) falls back to a Marten session
 /// enlisted in the same transaction, which is slower but writes exactly what Marten would.
+/// <para>
+/// With <c>tables</c> (a rebuild's staging tables, see <c>RebuildStaging</c>) it writes only there: a type without a
+/// table of its own there, or whose table does not have the plain shape, is refused rather than written to the
+/// serving table.
+/// </para>
 /// </summary>
-public sealed class DocumentWriter(IDocumentStore store)
+public sealed class DocumentWriter(IDocumentStore store, IReadOnlyDictionary<Type, string>? tables = null)
 {
     private static readonly HashSet<string> PlainColumns = ["id", "data", "mt_last_modified", "mt_version", "mt_dotnet_type"];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, TableShape> _shapes = new();
@@ -22,8 +27,16 @@ public sealed class DocumentWriter(IDocumentStore store)
 
     private sealed record TableShape(string Table, string Stage, NpgsqlDbType IdType, string IdSqlType, bool Plain);
 
-    /// <summary>The tables a type is stored in (schema-qualified), for wiping and sweeping.</summary>
-    public string TableFor(Type type) => store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName;
+    /// <summary>The table this writer writes a type's documents to (schema-qualified).</summary>
+    public string TableFor(Type type)
+    {
+        if (tables is null) return store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName;
+        return tables.TryGetValue(type, out var table)
+            ? table
+            : throw new InvalidOperationException(
+                $"A projection wrote {type.Name} documents, which no projection being rebuilt declares (Marten's published types); " +
+                "declare the type on its projection. Nothing was switched: the read models are as they were");
+    }
 
     /// <summary>Writes every change; returns the number of documents written or deleted.</summary>
     public async Task<int> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DocumentChanges changes, CancellationToken ct)
@@ -39,6 +52,10 @@ public sealed class DocumentWriter(IDocumentStore store)
 
             if (upserts.Count > 0)
             {
+                if (!shape.Plain && tables is not null)
+                    throw new InvalidOperationException(
+                        $"{shape.Table} has columns beyond Marten's plain document shape (duplicated fields, soft deletes, tenancy): " +
+                        $"the rebuild cannot build {type.Name} beside its serving table; rebuild its projection with 'projections rebuild'");
                 if (!shape.Plain) await SessionStoreAsync(transaction, upserts.Select(u => u.Item2), ct);
                 else if (_updated.ContainsKey(type) || !await TryCopyNewAsync(connection, transaction, type, shape, upserts, ct))
                     await CopyUpsertAsync(connection, transaction, type, shape, upserts, ct);
@@ -123,8 +140,8 @@ public sealed class DocumentWriter(IDocumentStore store)
     private async Task<TableShape> ShapeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Type type, CancellationToken ct)
     {
         if (_shapes.TryGetValue(type, out var known)) return known;
-        await store.Storage.Database.EnsureStorageExistsAsync(type, ct);
-        var name = store.Options.FindOrResolveDocumentType(type).TableName;
+        if (tables is null) await store.Storage.Database.EnsureStorageExistsAsync(type, ct);
+        var name = Weasel.Postgresql.PostgresqlProvider.Instance.Parse(TableFor(type));
         var columns = new Dictionary<string, string>(StringComparer.Ordinal);
         await using (var cmd = new NpgsqlCommand(
                          "select column_name, data_type from information_schema.columns where table_schema = @schema and table_name = @table",
