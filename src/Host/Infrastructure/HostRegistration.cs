@@ -69,11 +69,13 @@ public static class HostRegistration
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb));
 
-            // Another writer appended to the room between our read and our append: decide again on the new state (the
-            // retry takes the room lock, see RoomWriter).
+            // Room writers queue on the room's lock (RoomWriter), so a version conflict means a writer that takes no lock
+            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixErrorMiddleware).
             opts.OnException<EventStreamUnexpectedMaxEventIdException>()
                 .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
                     TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+            // A transaction ID stored meanwhile by another node's writer: the retry finds it and answers its event.
+            opts.OnException<DocumentAlreadyExistsException>(e => e.DocType == typeof(SentTransaction)).RetryTimes(2);
             opts.OnException<ConcurrencyException>()
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50));
             opts.OnException<NpgsqlException>(e => e.IsTransient)

@@ -20,6 +20,14 @@ public sealed class MatrixRoomsOptions
     /// <summary>Guest registrations allowed per client address per minute.</summary>
     public int GuestRegistrationsPerMinute { get; set; } = 20;
 
+    /// <summary>
+    /// How long a room command waits behind the room's other writers (they queue on the room's lock) before it is
+    /// answered <c>503</c> with <c>retry_after_ms</c>, nothing stored.
+    /// </summary>
+    public double RoomWriteQueueSeconds { get; set; } = 10;
+
+    public TimeSpan RoomWriteQueue => TimeSpan.FromSeconds(RoomWriteQueueSeconds);
+
     /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 
