@@ -107,7 +107,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
     public async Task PostgreSQL_stopped_hard_under_load_and_restarted_loses_no_acknowledged_event_and_retries_resolve_every_unknown_outcome()
     {
         var senderCount = ReliabilityScale.Pick(6, 16);
-        var cycles = ReliabilityScale.Pick(1, 5);
+        var cycles = ReliabilityScale.Pick(1, 8);
+        var acksPerSenderBetweenFaults = ReliabilityScale.Pick(2, 25);
         var (_, ownerToken) = await _http.RegisterAsync("owner");
         var roomId = await _http.CreateRoomAsync(ownerToken, "public_chat");
         var senders = new List<string>();
@@ -141,7 +142,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         for (var cycle = 0; cycle < cycles; cycle++)
         {
             var before = acks.Sum();
-            (await UntilAsync(() => Task.FromResult(acks.Sum() >= before + 2 * senderCount))).Should().BeTrue("the load runs before the fault");
+            (await UntilAsync(() => Task.FromResult(acks.Sum() >= before + acksPerSenderBetweenFaults * senderCount))).Should().BeTrue("the load runs before the fault");
             _cluster.StopImmediately(); // pg_ctl stop -m immediate: backends killed mid-statement
             var failed = Volatile.Read(ref failures);
             (await UntilAsync(() => Task.FromResult(Volatile.Read(ref failures) >= failed + senderCount))).Should().BeTrue("requests fail while the database is down");
