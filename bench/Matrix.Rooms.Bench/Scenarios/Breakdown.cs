@@ -30,7 +30,7 @@ public static class Breakdown
         for (var i = 0; i < n; i++)
         {
             await using var session = store.LightweightSession();
-            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, null, CancellationToken.None);
+            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, TimeSpan.FromSeconds(10), CancellationToken.None);
             await session.SaveChangesAsync();
         }
         Console.WriteLine($"RoomWriter + SaveChanges without Wolverine: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");

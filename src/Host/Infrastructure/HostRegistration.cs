@@ -73,11 +73,13 @@ public static class HostRegistration
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
-            // Another writer appended to the room between our read and our append: decide again on the new state (the
-            // retry takes the room lock, see RoomWriter).
+            // Room writers queue on the room's lock (RoomWriter), so a version conflict means a writer that takes no lock
+            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixErrorMiddleware).
             opts.OnException<EventStreamUnexpectedMaxEventIdException>()
                 .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
                     TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+            // A transaction ID stored meanwhile by another node's writer: the retry finds it and answers its event.
+            opts.OnException<DocumentAlreadyExistsException>(e => e.DocType == typeof(SentTransaction)).RetryTimes(2);
             opts.OnException<ConcurrencyException>()
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50));
             opts.OnException<NpgsqlException>(e => e.IsTransient)
@@ -125,18 +127,10 @@ public static class HostRegistration
         {
             return await app.RunJasperFxCommands(args);
         }
-        catch (Exception e) when (Find<PostgresBinariesNotFoundException>(e) is { } missing)
+        catch (Exception e) when (e.Find<PostgresBinariesNotFoundException>() is { } missing)
         {
             await Console.Error.WriteLineAsync(missing.Message);
             return 2;
         }
     }
-
-    private static T? Find<T>(Exception? e) where T : Exception => e switch
-    {
-        null => null,
-        T match => match,
-        AggregateException agg => agg.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
-        _ => Find<T>(e.InnerException),
-    };
 }

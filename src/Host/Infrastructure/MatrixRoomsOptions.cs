@@ -23,6 +23,14 @@ public sealed class MatrixRoomsOptions
     /// <summary>Rate limits on register, login, send and invite, and the bound on password hashing (README "Configuration").</summary>
     public RateLimitsOptions RateLimits { get; set; } = new();
 
+    /// <summary>
+    /// How long a room command waits behind the room's other writers (they queue on the room's lock) before it is
+    /// answered <c>503</c> with <c>retry_after_ms</c>, nothing stored.
+    /// </summary>
+    public double RoomWriteQueueSeconds { get; set; } = 10;
+
+    public TimeSpan RoomWriteQueue => TimeSpan.FromSeconds(RoomWriteQueueSeconds);
+
     /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 

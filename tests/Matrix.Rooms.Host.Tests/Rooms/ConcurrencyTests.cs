@@ -49,6 +49,30 @@ public sealed class ConcurrencyTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Many_writers_of_one_room_queue_and_every_send_is_acknowledged_and_stored_once()
+    {
+        var (_, token) = await host.RegisterAsync();
+        var roomId = await host.CreateRoomAsync(token);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 32).Select(writer => Task.Run(async () =>
+        {
+            var mine = new List<(int Status, JsonObject Body)>();
+            for (var i = 0; i < 8; i++)
+                mine.Add(await host.SendAsync(HttpMethod.Put,
+                    $"/_matrix/client/v3/rooms/{HostFixture.Room(roomId)}/send/m.room.message/w{writer}-{i}",
+                    new JsonObject { ["msgtype"] = "m.text", ["body"] = $"w{writer}-{i}" }.ToJsonString(), token));
+            return mine;
+        })));
+
+        var all = answers.SelectMany(a => a).ToList();
+        all.Should().OnlyContain(a => a.Status == 200, string.Join("\n", all.Where(a => a.Status != 200).Select(a => $"{a.Status} {a.Body.ToJsonString()}")));
+        await using var session = host.Host.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var stored = (await session.Events.FetchStreamAsync(roomId)).Select(e => ((MatrixEvent)e.Data).EventId).ToList();
+        stored.Should().OnlyHaveUniqueItems();
+        stored.Should().Contain(all.Select(a => a.Body["event_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_refused_command_changes_nothing()
     {
         var (_, aliceToken) = await host.RegisterAsync();

@@ -1,3 +1,4 @@
+using Matrix.Rooms.Domain.Events;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -240,7 +241,7 @@ public static class UnreadableEvents
         var (type, dotnet, json) = kind switch
         {
             UnreadableKind.NestedDeeperThanTheReader => ("m.room.message", "Matrix.Rooms.Domain.Events.MessageEvent, Matrix.Rooms.Domain",
-                $$$"""{"type":"m.room.message","room_id":"{{{roomId}}}","event_id":"{{{eventId}}}","sender":"@mallory:localhost","origin_server_ts":1,"content":{"msgtype":"m.text","body":"x","x":{{{new string('[', 80)}}}{{{new string(']', 80)}}}}}"""),
+                $$$"""{"type":"m.room.message","room_id":"{{{roomId}}}","event_id":"{{{eventId}}}","sender":"@mallory:localhost","origin_server_ts":1,"content":{"msgtype":"m.text","body":"x","x":{{{new string('[', JsonInputPolicy.ReadDepth + 10)}}}{{{new string(']', JsonInputPolicy.ReadDepth + 10)}}}}}"""),
             UnreadableKind.NotAnEventOfItsType => ("m.room.member", "Matrix.Rooms.Domain.Events.MemberEvent, Matrix.Rooms.Domain",
                 $$"""{"type":"m.room.member","room_id":"{{roomId}}","event_id":"{{eventId}}","sender":"@mallory:localhost","origin_server_ts":1,"state_key":"@mallory:localhost","content":"join"}"""),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),

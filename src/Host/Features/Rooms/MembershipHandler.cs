@@ -1,7 +1,8 @@
 using Marten;
 using Matrix.Rooms.Domain.Rooms;
 using NodaTime;
-using Wolverine;
+using Matrix.Rooms.Host.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
@@ -11,27 +12,27 @@ namespace Matrix.Rooms.Host.Features.Rooms;
 /// </summary>
 public static class MembershipHandler
 {
-    public static Task<RoomCommandResult> Handle(InviteUser command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(InviteUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(JoinRoom command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(JoinRoom command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(LeaveRoom command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(LeaveRoom command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(KickUser command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(KickUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(BanUser command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(BanUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(UnbanUser command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(UnbanUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(KnockRoom command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(KnockRoom command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 
-    public static Task<RoomCommandResult> Handle(SetRoomState command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
+    public static Task<RoomCommandResult> Handle(SetRoomState command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
 }

@@ -1,14 +1,19 @@
+using System.Data.Common;
 using Marten;
+using Marten.Linq.QueryHandlers;
+using Marten.Services.BatchQuerying;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
 using Npgsql;
-using Wolverine;
+using Weasel.Postgresql;
+using Weasel.Storage;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
@@ -18,21 +23,30 @@ public sealed record RoomCommandResult(string RoomId, string? EventId, MatrixErr
     public bool Succeeded => Error is null;
 }
 
+/// <summary>What a room writer loaded under the room's lock: the head, the state entries the rules need, and the earlier
+/// outcome of the same transaction (a retransmission), if any.</summary>
+public sealed record RoomWriteState(RoomHead? Head, DictionaryAuthState State, SentTransaction? Earlier);
+
 /// <summary>
-/// The write path every room command shares: draft the event, load only the state entries the rules need, decide, and
-/// append with the stream version read before deciding. If another writer appended to the room in between, the
-/// expected-version check fails and Wolverine retries the command; a retry first takes the room's lock, so writers of
-/// a busy room then decide one after the other on fresh state. The uncontended path pays no lock round trip.
+/// The write path every room command shares: draft the event, take the room's lock and load only the state entries the
+/// rules need (one round trip), decide, and append with the stream version read under the lock. Writers of one room
+/// therefore queue in PostgreSQL and each decides on the state its predecessor left — none is refused for losing a
+/// race. The lock is waited for at most <see cref="MatrixRoomsOptions.RoomWriteQueueSeconds"/>; past that the command
+/// fails with 503 and <c>retry_after_ms</c>, having stored nothing. The expected-version check of the append stays as
+/// the guard against writers that do not take the lock (tools writing the store directly); Wolverine retries those
+/// conflicts (HostRegistration).
 /// </summary>
 public static class RoomWriter
 {
-    /// <param name="envelope">The Wolverine envelope: a retry (attempt 2+) after a concurrency conflict takes the room lock.</param>
+    /// <param name="transactionId">The send's transaction key (<see cref="SentTransaction.KeyFor"/>): a retransmission
+    /// answers the event the first request stored; a new request stores its key in the append's transaction.</param>
     public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
-        Envelope? envelope, CancellationToken ct)
+        TimeSpan queueTimeout, CancellationToken ct, string? transactionId = null)
     {
-        if (envelope is { Attempts: > 1 }) await LockRoomAsync(session, command.RoomId, ct);
         var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
-        var (head, state) = await LoadAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), ct);
+        var (head, state, earlier) = await LoadForWriteAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), queueTimeout, ct,
+            transactionId);
+        if (earlier is not null) return new RoomCommandResult(command.RoomId, earlier.EventId, null);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
 
         var decided = RoomDecider.Decide(command, draft, state, head.LastEventId);
@@ -50,38 +64,96 @@ public static class RoomWriter
         }
 
         session.Events.Append(command.RoomId, head.StreamVersion + appended.Count, appended.ToArray<object>());
+        // Same transaction as the append: the event and the record of its transaction are stored together or not at all.
+        if (transactionId is not null) session.Insert(new SentTransaction { Id = transactionId, EventId = decided.Value.EventId });
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
     }
 
     /// <summary>
-    /// Serialises the writers of one room: a transaction-scoped PostgreSQL advisory lock on the room ID, held until the
-    /// session commits. Commands on different rooms never wait for each other.
+    /// Opens the session's transaction, takes the room's lock and loads the head, the state entries for
+    /// <paramref name="keys"/> and (for a send) the earlier transaction — one round trip. The lock is a
+    /// transaction-scoped PostgreSQL advisory lock on the room ID, held until the session commits or rolls back; the
+    /// loads after it in the batch run after it is granted, so they see what the previous writer committed (READ
+    /// COMMITTED takes a snapshot per statement). Commands on different rooms never wait for each other.
     /// </summary>
-    public static async Task LockRoomAsync(IDocumentSession session, string roomId, CancellationToken ct)
+    /// <exception cref="MatrixException">503 with <c>retry_after_ms</c> when the lock is not granted within
+    /// <paramref name="queueTimeout"/>; nothing is stored.</exception>
+    public static async Task<RoomWriteState> LoadForWriteAsync(IDocumentSession session, string roomId, IEnumerable<StateKey> keys,
+        TimeSpan queueTimeout, CancellationToken ct, string? transactionId = null, Action<IBatchedQuery>? alsoLoad = null)
     {
+        // An invalid room ID (e.g. holding NUL, which PostgreSQL cannot take as a parameter) names no room.
+        if (!Domain.Identifiers.RoomId.IsValid(roomId)) return new RoomWriteState(null, DictionaryAuthState.Empty, null);
         await session.BeginTransactionAsync(ct);
-        var connection = session.Connection ?? throw new InvalidOperationException("The session has no open connection");
-        await using var command = new NpgsqlCommand("select pg_advisory_xact_lock(hashtextextended($1, 0))", connection);
-        command.Parameters.AddWithValue(roomId);
-        await command.ExecuteNonQueryAsync(ct);
+        var batch = session.CreateBatchQuery();
+        var locked = batch.AddItem(new RoomLock(roomId, queueTimeout));
+        var head = batch.Load<RoomHead>(roomId);
+        var entries = batch.LoadMany<RoomStateEntry>().ById(StateIds(roomId, keys));
+        var earlier = transactionId is null ? Task.FromResult<SentTransaction?>(null) : batch.Load<SentTransaction>(transactionId)!;
+        alsoLoad?.Invoke(batch);
+        try
+        {
+            await batch.Execute(ct);
+            await locked;
+        }
+        catch (Exception e) when (RoomLock.TimedOut(e))
+        {
+            throw new MatrixException(WriteErrors.RoomBusy(roomId, queueTimeout));
+        }
+        return new RoomWriteState(await head, DictionaryAuthState.FromEvents((await entries).Select(e => e.Event)), await earlier);
     }
 
     /// <summary>
     /// Loads the room's head and the current state entries for <paramref name="keys"/> in one round trip — a handful
-    /// of rows whatever the room's size.
+    /// of rows whatever the room's size. No lock: for checks that append nothing themselves.
     /// </summary>
     public static async Task<(RoomHead? Head, DictionaryAuthState State)> LoadAsync(IQuerySession session, string roomId,
         IEnumerable<StateKey> keys, CancellationToken ct)
     {
-        // What PostgreSQL cannot hold (an invalid room ID, NUL or a lone surrogate in a key) names nothing stored, and
-        // sending it would fail the query: such a room is unknown, such a key absent, and the decider refuses the event.
         if (!Domain.Identifiers.RoomId.IsValid(roomId)) return (null, DictionaryAuthState.Empty);
-        var ids = keys.Where(k => JsonInputPolicy.StringProblem(k.Type, "type") is null && JsonInputPolicy.StringProblem(k.Key, "state_key") is null)
-            .Select(k => RoomStateEntry.IdFor(roomId, k)).Distinct().ToArray();
         var batch = session.CreateBatchQuery();
         var head = batch.Load<RoomHead>(roomId);
-        var entries = batch.LoadMany<RoomStateEntry>().ById(ids);
+        var entries = batch.LoadMany<RoomStateEntry>().ById(StateIds(roomId, keys));
         await batch.Execute(ct);
         return (await head, DictionaryAuthState.FromEvents((await entries).Select(e => e.Event)));
+    }
+
+    /// <summary>
+    /// The state entries to load. What PostgreSQL cannot hold (NUL or a lone surrogate in a key; an invalid room ID,
+    /// refused by the callers) names nothing stored, and sending it would fail the query: such a key is absent, and the
+    /// decider then refuses the event under the input policy.
+    /// </summary>
+    private static string[] StateIds(string roomId, IEnumerable<StateKey> keys) =>
+        keys.Where(k => JsonInputPolicy.StringProblem(k.Type, "type") is null && JsonInputPolicy.StringProblem(k.Key, "state_key") is null)
+            .Select(k => RoomStateEntry.IdFor(roomId, k)).Distinct().ToArray();
+
+    /// <summary>
+    /// <c>pg_advisory_xact_lock</c> on the room as the first statement of a Marten batch, so taking the lock costs no
+    /// round trip of its own. <c>lock_timeout</c> (local to the transaction, set in the FROM clause so it is in force
+    /// before the lock is requested) bounds the wait: PostgreSQL answers <c>55P03 lock_not_available</c>.
+    /// </summary>
+    private sealed class RoomLock(string roomId, TimeSpan timeout) : IQueryHandler<bool>
+    {
+        public void ConfigureCommand(ICommandBuilder builder, IStorageSession session)
+        {
+            builder.Append("select pg_advisory_xact_lock(hashtextextended(");
+            builder.AppendParameter(roomId);
+            builder.Append(", 0)) from (select set_config('lock_timeout', ");
+            builder.AppendParameter($"{Math.Max(1, (long)timeout.TotalMilliseconds)}ms");
+            builder.Append(", true)) as bounded");
+        }
+
+        public async Task<bool> HandleAsync(DbDataReader reader, IStorageSession session, CancellationToken token) =>
+            await reader.ReadAsync(token);
+
+        public Task<int> StreamJson(Stream stream, DbDataReader reader, CancellationToken token) =>
+            throw new NotSupportedException("The room lock returns no JSON");
+
+        public static bool TimedOut(Exception? e) => e switch
+        {
+            null => false,
+            PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable } => true,
+            AggregateException all => all.InnerExceptions.Any(TimedOut),
+            _ => TimedOut(e.InnerException),
+        };
     }
 }

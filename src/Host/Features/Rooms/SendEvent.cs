@@ -1,34 +1,42 @@
-using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Guests;
+using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Microsoft.Extensions.Options;
 using NodaTime;
 using Wolverine;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
-/// <summary>Remembers which event a (device, txnId) produced, so a retried send returns the same event (spec "Transaction identifiers").</summary>
+/// <summary>
+/// Remembers which event a send produced, so a retransmission answers the same event (spec "Transaction identifiers":
+/// a retransmission has the same transaction ID and request path, from the same device). Stored in the transaction
+/// that appends the event, so the two exist together or not at all.
+/// </summary>
 public sealed record SentTransaction
 {
+    /// <summary>See <see cref="KeyFor"/>.</summary>
     public required string Id { get; init; }
     public required string EventId { get; init; }
+
+    /// <summary>
+    /// The transaction's scope: device and request path (room, event type, txnId). Each part is escaped before joining,
+    /// so no choice of event type or txnId can collide with another path.
+    /// </summary>
+    public static string KeyFor(string userId, string deviceId, string roomId, string eventType, string txnId) =>
+        string.Join('/', new[] { userId, deviceId, roomId, eventType, txnId }.Select(Uri.EscapeDataString));
 }
 
 public static class SendEventHandler
 {
-    public static async Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock, Envelope envelope,
-        CancellationToken ct)
-    {
-        if (command.TransactionId is { } txn && await session.LoadAsync<SentTransaction>(txn, ct) is { } earlier)
-            return new RoomCommandResult(command.RoomId, earlier.EventId, null);
-        var result = await RoomWriter.DecideAndAppendAsync(command, session, clock, envelope, ct);
-        if (result.Succeeded && command.TransactionId is { } id)
-            session.Insert(new SentTransaction { Id = id, EventId = result.EventId! });
-        return result;
-    }
+    public static Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock,
+        IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
+        // The transaction is looked up under the room's lock, so two simultaneous retransmissions queue and the second
+        // finds what the first stored.
+        RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct, command.TransactionId);
 }
 
 public static class SendEventEndpoint
@@ -47,8 +55,7 @@ public static class SendEventEndpoint
                 SenderIsGuest = caller.IsGuest,
                 EventType = eventType,
                 Content = content,
-                // Scoped to the device: the spec makes txnIds unique per access token / device.
-                TransactionId = $"{caller.UserId}|{caller.DeviceId}|{txnId}",
+                TransactionId = SentTransaction.KeyFor(caller.UserId, caller.DeviceId, roomId, eventType, txnId),
             }, ct);
             return RoomEndpoints.EventIdOrError(result);
         }).For(ClientEndpoint.SendEvent).RequireRateLimiting(MatrixRateLimits.Send);

@@ -6,8 +6,10 @@ using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.IdentityServer;
 using Matrix.Rooms.Projections.Documents;
+using Microsoft.Extensions.Options;
 using NodaTime;
 using Wolverine;
 
@@ -75,10 +77,12 @@ public static class ThirdPartyInviteHandler
         }, ct);
     }
 
-    public static async Task<RoomCommandResult> Handle(AppendThirdPartyInvite command, IDocumentSession session, IClock clock, CancellationToken ct)
+    public static async Task<RoomCommandResult> Handle(AppendThirdPartyInvite command, IDocumentSession session, IClock clock,
+        IOptions<MatrixRoomsOptions> options, CancellationToken ct)
     {
         var draft = ThirdPartyInviteDecider.DraftInvite(command, clock.GetCurrentInstant());
-        var (head, state) = await RoomWriter.LoadAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command, draft), ct);
+        var (head, state, _) = await RoomWriter.LoadForWriteAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command, draft),
+            options.Value.RoomWriteQueue, ct);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideInvite(command, draft, state, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
@@ -127,11 +131,12 @@ public static class ThirdPartyInviteHandler
     /// membership). Each invite is exchanged at most once (the projection's <see cref="ThirdPartyInviteFact"/> rows).
     /// </summary>
     public static async Task<RoomCommandResult> Handle(CompleteThirdPartyInviteExchange message, IDocumentSession session, IClock clock,
-        CancellationToken ct)
+        IOptions<MatrixRoomsOptions> options, CancellationToken ct)
     {
         var command = message.Command;
         var token = ThirdPartyInviteDecider.TokenOf(command) ?? "";
-        var (head, state, status) = await LoadAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command), token, ct);
+        var (head, state, status) = await LoadForWriteAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command), token,
+            options.Value.RoomWriteQueue, ct);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideExchange(command, state, status, head.LastEventId, clock.GetCurrentInstant());
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
@@ -140,10 +145,12 @@ public static class ThirdPartyInviteHandler
     }
 
     /// <summary>Revocation: the invite's state event with empty content, with the power needed to send it.</summary>
-    public static async Task<RoomCommandResult> Handle(RevokeThirdPartyInvite command, IDocumentSession session, IClock clock, CancellationToken ct)
+    public static async Task<RoomCommandResult> Handle(RevokeThirdPartyInvite command, IDocumentSession session, IClock clock,
+        IOptions<MatrixRoomsOptions> options, CancellationToken ct)
     {
         var draft = ThirdPartyInviteDecider.DraftRevocation(command, clock.GetCurrentInstant());
-        var (head, state, status) = await LoadAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command, draft), command.Token, ct);
+        var (head, state, status) = await LoadForWriteAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command, draft), command.Token,
+            options.Value.RoomWriteQueue, ct);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideRevocation(command, draft, state, status, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
@@ -185,17 +192,18 @@ public static class ThirdPartyInviteHandler
         };
     }
 
-    /// <summary>The room's head, the state entries, and the invite's status from the projection, in one round trip.</summary>
-    private static async Task<(RoomHead? Head, DictionaryAuthState State, string? Status)> LoadAsync(IQuerySession session,
-        string roomId, IEnumerable<StateKey> keys, string token, CancellationToken ct)
+    /// <summary>
+    /// Under the room's lock (<see cref="RoomWriter.LoadForWriteAsync"/>): the room's head, the state entries, and the
+    /// invite's status from the projection, in one round trip.
+    /// </summary>
+    private static async Task<(RoomHead? Head, DictionaryAuthState State, string? Status)> LoadForWriteAsync(IDocumentSession session,
+        string roomId, IEnumerable<StateKey> keys, string token, TimeSpan queueTimeout, CancellationToken ct)
     {
-        var batch = session.CreateBatchQuery();
-        var head = batch.Load<RoomHead>(roomId);
-        var entries = batch.LoadMany<RoomStateEntry>().ById(keys.Select(k => RoomStateEntry.IdFor(roomId, k)).Distinct().ToArray());
-        var facts = batch.LoadMany<ThirdPartyInviteFact>().ById(ThirdPartyInviteFact.IdsFor(roomId, token));
-        await batch.Execute(ct);
-        var known = await facts;
-        return (await head, DictionaryAuthState.FromEvents((await entries).Select(e => e.Event)),
-            known.Count == 0 ? null : ThirdPartyInvite.StatusOf(known));
+        Task<IReadOnlyList<ThirdPartyInviteFact>>? facts = null;
+        var (head, state, _) = await RoomWriter.LoadForWriteAsync(session, roomId, keys, queueTimeout, ct,
+            alsoLoad: batch => facts = batch.LoadMany<ThirdPartyInviteFact>().ById(ThirdPartyInviteFact.IdsFor(roomId, token)));
+        // No batch ran for a room ID that names no room.
+        IReadOnlyList<ThirdPartyInviteFact> known = facts is null ? [] : await facts;
+        return (head, state, known.Count == 0 ? null : ThirdPartyInvite.StatusOf(known));
     }
 }

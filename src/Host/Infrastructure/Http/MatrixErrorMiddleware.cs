@@ -7,8 +7,9 @@ namespace Matrix.Rooms.Host.Infrastructure.Http;
 
 /// <summary>
 /// Every failure leaves as Matrix error JSON: <see cref="MatrixException"/> as its error, an oversized body as
-/// <c>413 M_TOO_LARGE</c>, a database outage as <c>503 M_UNKNOWN</c> (the client may retry; nothing was acknowledged),
-/// anything else as <c>500 M_UNKNOWN</c> — never an HTML page. Empty 404/405 responses become <c>M_UNRECOGNIZED</c>.
+/// <c>413 M_TOO_LARGE</c>, a database outage or a room too contended to write as <c>503 M_UNKNOWN</c> with
+/// <c>retry_after_ms</c> (<see cref="WriteErrors"/> says whether the request may have been applied), anything else as
+/// <c>500 M_UNKNOWN</c> — never an HTML page. Empty 404/405 responses become <c>M_UNRECOGNIZED</c>.
 /// </summary>
 public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixErrorMiddleware> logger)
 {
@@ -40,7 +41,7 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
         {
             await Write(context, MatrixError.BadJson(e.Message) with { Status = e.StatusCode });
         }
-        catch (Exception e) when (Find<PostgresException>(e) is { SqlState: "22P05" or "22021" })
+        catch (Exception e) when (e.Find<PostgresException>() is { SqlState: "22P05" or "22021" })
         {
             // Backstop behind the input policy: text PostgreSQL cannot hold (NUL, invalid encoding) that reached a query
             // some other way. The transaction rolled back, so nothing was stored.
@@ -50,7 +51,15 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
         catch (Exception e) when (IsDatabaseUnavailable(e))
         {
             logger.LogWarning(e, "Database unavailable while handling {Method} {Path}", context.Request.Method, context.Request.Path);
-            await Write(context, MatrixError.Unknown(503, "The database is unavailable; try again shortly"));
+            // A write whose connection died may have died after COMMIT reached PostgreSQL: only a read is known to have changed nothing.
+            var isRead = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
+            await Write(context, isRead ? WriteErrors.DatabaseUnavailable() : WriteErrors.OutcomeUnknown());
+        }
+        catch (Exception e) when (e.Find<JasperFx.ConcurrencyException>() is not null)
+        {
+            // Wolverine's retries of a version conflict ran out (HostRegistration); the losing attempts appended nothing.
+            logger.LogWarning(e, "Concurrency retries exhausted for {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Write(context, WriteErrors.Contended());
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -62,14 +71,6 @@ public sealed class MatrixErrorMiddleware(RequestDelegate next, ILogger<MatrixEr
             await Write(context, MatrixError.Unknown(500, "Internal server error"));
         }
     }
-
-    private static T? Find<T>(Exception? e) where T : Exception => e switch
-    {
-        null => null,
-        T match => match,
-        AggregateException all => all.InnerExceptions.Select(Find<T>).FirstOrDefault(x => x is not null),
-        _ => Find<T>(e.InnerException),
-    };
 
     private static bool IsDatabaseUnavailable(Exception e) => e switch
     {

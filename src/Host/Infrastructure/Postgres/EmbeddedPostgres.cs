@@ -196,6 +196,19 @@ public sealed class EmbeddedPostgres : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the server as a crash would (<c>pg_ctl stop -m immediate</c>): backends are killed mid-statement, nothing is
+    /// checkpointed, and the next start runs crash recovery. For fault-injection tests; the next
+    /// <see cref="StartOrAttach"/> on the same data directory starts it again on the same port.
+    /// </summary>
+    public void StopImmediately()
+    {
+        if (_stopped || !OwnsServer) return;
+        _stopped = true;
+        Run("pg_ctl", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "60", "stop");
+        _logger.LogInformation("Stopped PostgreSQL on 127.0.0.1:{Port} immediately", Port);
+    }
+
     public void Dispose() => Stop();
 
     private void Run(string binary, params string[] args)
