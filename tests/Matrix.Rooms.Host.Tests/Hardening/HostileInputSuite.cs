@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Matrix.Rooms.Host.Tests.Reliability;
 using Matrix.Rooms.Host.Tests.Support;
 using Xunit.Abstractions;
 
@@ -12,7 +13,7 @@ namespace Matrix.Rooms.Host.Tests.Hardening;
 /// readable afterwards. Bounded in CI; <c>MATRIX_ROOMS_LONG=1</c> runs ≥ 10,000 requests (see docs/reliability.md).
 /// </summary>
 [Collection(HostCollection.Name)]
-[Trait("Category", "Reliability")]
+[Trait("Category", ReliabilityScale.Category)]
 public sealed class HostileInputSuite(HostFixture host, ITestOutputHelper output)
 {
     private sealed record Endpoint(string Method, string Path, JsonObject Sample);
@@ -85,8 +86,8 @@ public sealed class HostileInputSuite(HostFixture host, ITestOutputHelper output
     [Fact]
     public async Task Generated_hostile_requests_get_matrix_4xx_store_nothing_and_leave_every_room_readable()
     {
-        var requests = SuiteScale.Long ? 12_000 : 600;
-        var random = new Random(SuiteScale.Seed);
+        var requests = ReliabilityScale.Pick(600, 12_000);
+        var random = new Random(ReliabilityScale.Seed);
         var (alice, aliceToken) = await host.RegisterAsync();
         var (_, bobToken) = await host.RegisterAsync();
         var (_, guestToken) = await host.RegisterGuestAsync();
@@ -137,11 +138,11 @@ public sealed class HostileInputSuite(HostFixture host, ITestOutputHelper output
         }
 
         foreach (var room in rooms) await host.AssertReadableAsync(room, readerToken);
-        var summary = $"hostile-input: {requests} requests, seed {SuiteScale.Seed}, {rooms.Count} rooms read back; statuses " +
+        var summary = $"hostile-input: {requests} requests, seed {ReliabilityScale.Seed}, {rooms.Count} rooms read back; statuses " +
                       string.Join(", ", tally.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}×{kv.Value}")) +
                       $"; 5xx {tally.Where(kv => kv.Key >= 500).Sum(kv => kv.Value)}; failures {failures.Count}";
         output.WriteLine(summary);
-        SuiteScale.Report("hostile-input", summary);
+        ReliabilityScale.Report("hostile-input", summary);
         failures.Should().BeEmpty(string.Join("\n", failures));
     }
 
