@@ -110,10 +110,7 @@ internal readonly record struct AuthEventSelection(string? Target, bool JoinRule
         if (ev.Type != EventTypes.Member || ev.StateKey is null) return default;
         var membership = ev.ContentString("membership");
         var joinRules = membership is Memberships.Join or Memberships.Invite or Memberships.Knock;
-        var token = membership == Memberships.Invite && ev.Content["third_party_invite"] is JsonObject tpi
-            && tpi["signed"] is JsonObject signed && signed["token"] is JsonValue t && t.TryGetValue<string>(out var s)
-                ? s
-                : null;
+        var token = (ev as MemberEvent)?.ThirdPartyInviteToken;
         var authoriser = membership == Memberships.Join && (version is null || version.RestrictedJoinRule)
             ? ev.ContentString("join_authorised_via_users_server")
             : null;

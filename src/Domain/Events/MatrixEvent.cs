@@ -156,6 +156,18 @@ public sealed record MemberEvent : MatrixEvent
     public const string GuestMarker = "net.matrix_rooms.guest";
 
     [JsonIgnore] public bool IsGuest => Unsigned?[GuestMarker] is JsonValue v && v.TryGetValue<bool>(out var g) && g;
+
+    /// <summary>
+    /// For an invite that exchanges a third-party invite: <c>content.third_party_invite.signed.token</c>, the state key
+    /// of the <c>m.room.third_party_invite</c> it claims (spec authorization rules, "If membership is invite … If content
+    /// has a third_party_invite property"). Null for every other member event.
+    /// </summary>
+    [JsonIgnore]
+    public string? ThirdPartyInviteToken =>
+        Membership == Memberships.Invite && Content["third_party_invite"] is JsonObject { } tpi && tpi["signed"] is JsonObject signed
+        && signed["token"] is JsonValue t && t.TryGetValue<string>(out var token)
+            ? token
+            : null;
 }
 
 public sealed record PowerLevelsEvent : MatrixEvent;

@@ -34,14 +34,11 @@ public sealed partial class ThirdPartyInviteProjection : EventProjection
             case ThirdPartyInviteEvent { StateKey: { } token } revocation:
                 operations.Store(Fact(revocation, token, ThirdPartyInviteFact.Revocation, e.Version));
                 break;
-            case MemberEvent { Membership: Memberships.Invite, StateKey: { } invitee } member
-                when member.Content["third_party_invite"] is JsonObject { } tpi
-                     && tpi["signed"] is JsonObject signed
-                     && signed["token"] is JsonValue t && t.TryGetValue<string>(out var token):
+            case MemberEvent { ThirdPartyInviteToken: { } token, StateKey: { } invitee } member:
                 operations.Store(Fact(member, token, ThirdPartyInviteFact.Exchange, e.Version) with
                 {
                     InviteeUserId = invitee,
-                    DisplayName = tpi["display_name"] is JsonValue d && d.TryGetValue<string>(out var name) ? name : null,
+                    DisplayName = member.Content["third_party_invite"]?["display_name"] is JsonValue d && d.TryGetValue<string>(out var name) ? name : null,
                 });
                 break;
         }

@@ -17,12 +17,6 @@ using Weasel.Storage;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
-/// <summary>The answer to a room command: the new event's ID, or the Matrix error that refused it (nothing appended).</summary>
-public sealed record RoomCommandResult(string RoomId, string? EventId, MatrixError? Error)
-{
-    public bool Succeeded => Error is null;
-}
-
 /// <summary>What a room writer loaded under the room's lock: the head, the state entries the rules need, and the earlier
 /// outcome of the same transaction (a retransmission), if any.</summary>
 public sealed record RoomWriteState(RoomHead? Head, DictionaryAuthState State, SentTransaction? Earlier);

@@ -46,11 +46,7 @@ public sealed class RoomSnapshot
         LastOriginServerTs = ev.OriginServerTs;
         LastStoredAt = storedAt;
         if (ev.IsState) State[ev.Key] = new VersionedEvent(ev, version);
-        if (ev is MemberEvent { Membership: Memberships.Invite } member
-            && member.Content["third_party_invite"] is JsonObject { } tpi
-            && tpi["signed"] is JsonObject signed
-            && signed["token"] is JsonValue token && token.TryGetValue<string>(out var t))
-            ClaimedInviteTokens.Add(t);
+        if (ev is MemberEvent { ThirdPartyInviteToken: { } token }) ClaimedInviteTokens.Add(token);
         return this;
     }
 }
