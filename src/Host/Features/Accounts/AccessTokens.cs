@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Marten;
@@ -12,12 +13,11 @@ public sealed record Caller(string UserId, string DeviceId, bool IsGuest, string
 /// <summary>Issues and resolves access tokens (<c>Authorization: Bearer</c> or the <c>access_token</c> query parameter).</summary>
 public static class AccessTokens
 {
-    public static string NewToken() => "mrt_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
-        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string NewToken() => "mrt_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
-    public static string NewDeviceId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(5));
+    public static string NewDeviceId() => RandomNumberGenerator.GetHexString(10);
 
-    public static string HashOf(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
+    public static string HashOf(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     /// <summary>Creates a token for the user in <paramref name="session"/> (saved with the session) and returns it.</summary>
     public static string Issue(IDocumentSession session, string userId, string deviceId, bool isGuest, Instant now)
