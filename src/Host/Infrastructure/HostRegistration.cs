@@ -42,6 +42,7 @@ public static class HostRegistration
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddScoped<RoomReader>();
+        builder.Services.AddMatrixAuthentication();
         builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
         builder.AddMatrixRoomsTooling();
@@ -91,11 +92,15 @@ public static class HostRegistration
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)
     {
         app.UseMiddleware<MatrixErrorMiddleware>();
+        // Explicitly here, inside the error handling: WebApplication would otherwise add them ahead of it.
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseMatrixRoomsRateLimits();
         app.MapVersions();
         foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
         {
-            var api = app.MapGroup(prefix);
+            // Every client endpoint needs a caller unless it says it takes no token (register, login): fail closed.
+            var api = app.MapGroup(prefix).RequireMatrixCaller();
             api.MapRegister();
             api.MapLogin();
             api.MapCreateRoom();
@@ -105,7 +110,7 @@ public static class HostRegistration
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)
-            .RequireRateLimiting(MatrixRateLimits.Invite);
+            .RequireMatrixCaller().RequireRateLimiting(MatrixRateLimits.Invite);
         app.MapThirdPartyInvites();
         app.MapRoomsAdmin(); // operator API (time travel), loopback or MatrixRooms:Admin:Token only
         app.MapFallback((HttpContext http) =>

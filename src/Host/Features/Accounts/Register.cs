@@ -143,7 +143,7 @@ public static class RegisterEndpoints
                 response["device_id"] = result.DeviceId;
             }
             return MatrixHttp.Ok(response);
-        }).RequireRateLimiting(MatrixRateLimits.Register);
+        }).AllowAnonymous().RequireRateLimiting(MatrixRateLimits.Register);
 
         api.MapGet("/register/available", async (HttpContext http, IDocumentStore store, CancellationToken ct) =>
         {
@@ -153,7 +153,7 @@ public static class RegisterEndpoints
             return await UsernameTaken(store, username, http, ct)
                 ? MatrixHttp.Error(MatrixError.UserInUse("User ID already taken."))
                 : MatrixHttp.Ok(new JsonObject { ["available"] = true });
-        });
+        }).AllowAnonymous();
     }
 
     /// <summary>Spec "User-Interactive Authentication API": 401 with the flows; this server offers <c>m.login.dummy</c>.</summary>

@@ -42,10 +42,9 @@ public static class SendEventHandler
 public static class SendEventEndpoint
 {
     public static void MapSendEvent(this IEndpointRouteBuilder api) =>
-        api.MapPut("/rooms/{roomId}/send/{eventType}/{txnId}", async (HttpContext http, string roomId, string eventType, string txnId,
+        api.MapPut("/rooms/{roomId}/send/{eventType}/{txnId}", async (HttpContext http, Caller caller, string roomId, string eventType, string txnId,
             IMessageBus bus, CancellationToken ct) =>
         {
-            var caller = await http.RequireCallerAsync();
             RoomEndpoints.ValidateRoomId(roomId);
             var content = await http.Request.ReadObjectAsync(ct);
             var result = await bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent
