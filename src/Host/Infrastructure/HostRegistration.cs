@@ -42,6 +42,7 @@ public static class HostRegistration
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddScoped<RoomReader>();
+        builder.Services.AddMatrixErrorHandling();
         builder.Services.AddMatrixAuthentication();
         builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
@@ -75,7 +76,7 @@ public static class HostRegistration
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
             // Room writers queue on the room's lock (RoomWriter), so a version conflict means a writer that takes no lock
-            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixErrorMiddleware).
+            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixExceptionHandler).
             opts.OnException<EventStreamUnexpectedMaxEventIdException>()
                 .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
                     TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
@@ -91,7 +92,7 @@ public static class HostRegistration
 
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)
     {
-        app.UseMiddleware<MatrixErrorMiddleware>();
+        app.UseMatrixErrorHandling();
         // Explicitly here, inside the error handling: WebApplication would otherwise add them ahead of it.
         app.UseAuthentication();
         app.UseAuthorization();
