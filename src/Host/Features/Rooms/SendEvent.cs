@@ -33,10 +33,10 @@ public sealed record SentTransaction
 public static class SendEventHandler
 {
     public static Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock,
-        IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
+        IOptions<MatrixRoomsOptions> options, MatrixRoomsMetrics metrics, CancellationToken ct) =>
         // The transaction is looked up under the room's lock, so two simultaneous retransmissions queue and the second
         // finds what the first stored.
-        RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct, command.TransactionId);
+        RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct, command.TransactionId);
 }
 
 public static class SendEventEndpoint
