@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Wolverine;
@@ -26,11 +27,12 @@ public static class Breakdown
         Console.WriteLine($"through IMessageBus: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");
 
         var store = host.App.Services.GetRequiredService<IDocumentStore>();
+        var metrics = host.App.Services.GetRequiredService<MatrixRoomsMetrics>();
         sw.Restart();
         for (var i = 0; i < n; i++)
         {
             await using var session = store.LightweightSession();
-            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, TimeSpan.FromSeconds(10), CancellationToken.None);
+            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, TimeSpan.FromSeconds(10), metrics, CancellationToken.None);
             await session.SaveChangesAsync();
         }
         Console.WriteLine($"RoomWriter + SaveChanges without Wolverine: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");

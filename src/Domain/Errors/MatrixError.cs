@@ -33,7 +33,11 @@ public sealed record MatrixError(int Status, string ErrCode, string Error)
     public static MatrixError InvalidUsername(string error) => new(400, "M_INVALID_USERNAME", error);
     public static MatrixError WeakPassword(string error) => new(400, "M_WEAK_PASSWORD", error);
     public static MatrixError MissingToken() => new(401, "M_MISSING_TOKEN", "Missing access token");
-    public static MatrixError UnknownToken() => new(401, "M_UNKNOWN_TOKEN", "Unrecognised access token");
+    /// <summary>Spec "Soft logout": <c>soft_logout: false</c> (also the default) says the session is gone and the client must log in again.</summary>
+    public static MatrixError UnknownToken() => new(401, "M_UNKNOWN_TOKEN", "Unrecognised access token")
+    {
+        Extra = new Dictionary<string, JsonNode?> { ["soft_logout"] = false },
+    };
     public static MatrixError GuestAccessForbidden(string error) => new(403, "M_GUEST_ACCESS_FORBIDDEN", error);
     public static MatrixError ServerNotTrusted(string error) => new(403, "M_SERVER_NOT_TRUSTED", error);
     public static MatrixError UnsupportedRoomVersion(string error) => new(400, "M_UNSUPPORTED_ROOM_VERSION", error);

@@ -47,10 +47,9 @@ public static class OpenIdEndpoints
 {
     /// <summary><c>POST /user/{userId}/openid/request_token</c> (under a client-server prefix).</summary>
     public static void MapOpenIdRequestToken(this IEndpointRouteBuilder api) =>
-        api.MapPost("/user/{userId}/openid/request_token", async (HttpContext http, string userId, OpenIdTokens tokens,
+        api.MapPost("/user/{userId}/openid/request_token", async (HttpContext http, Caller caller, string userId, OpenIdTokens tokens,
             IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
         {
-            var caller = await http.RequireCallerAsync();
             await http.Request.ReadObjectAsync(ct);
             if (caller.UserId != userId)
                 return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} cannot request an OpenID token for {userId}"));

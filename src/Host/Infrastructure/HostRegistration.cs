@@ -42,6 +42,8 @@ public static class HostRegistration
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddScoped<RoomReader>();
+        builder.Services.AddMatrixErrorHandling();
+        builder.Services.AddMatrixAuthentication();
         builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
         builder.AddMatrixRoomsTooling();
@@ -74,7 +76,7 @@ public static class HostRegistration
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
             // Room writers queue on the room's lock (RoomWriter), so a version conflict means a writer that takes no lock
-            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixErrorMiddleware).
+            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixExceptionHandler).
             opts.OnException<EventStreamUnexpectedMaxEventIdException>()
                 .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
                     TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
@@ -90,12 +92,16 @@ public static class HostRegistration
 
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)
     {
-        app.UseMiddleware<MatrixErrorMiddleware>();
+        app.UseMatrixErrorHandling();
+        // Explicitly here, inside the error handling: WebApplication would otherwise add them ahead of it.
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseMatrixRoomsRateLimits();
         app.MapVersions();
         foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
         {
-            var api = app.MapGroup(prefix);
+            // Every client endpoint needs a caller unless it says it takes no token (register, login): fail closed.
+            var api = app.MapGroup(prefix).RequireMatrixCaller();
             api.MapRegister();
             api.MapLogin();
             api.MapCreateRoom();
@@ -105,7 +111,7 @@ public static class HostRegistration
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)
-            .RequireRateLimiting(MatrixRateLimits.Invite);
+            .RequireMatrixCaller().RequireRateLimiting(MatrixRateLimits.Invite);
         app.MapThirdPartyInvites();
         app.MapRoomsAdmin(); // operator API (time travel), loopback or MatrixRooms:Admin:Token only
         app.MapFallback((HttpContext http) =>

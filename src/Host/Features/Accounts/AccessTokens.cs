@@ -1,23 +1,19 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Marten;
-using Matrix.Rooms.Domain.Errors;
 using NodaTime;
 
 namespace Matrix.Rooms.Host.Features.Accounts;
 
-/// <summary>Who is calling: the user behind a valid access token.</summary>
-public sealed record Caller(string UserId, string DeviceId, bool IsGuest, string TokenId);
-
 /// <summary>Issues and resolves access tokens (<c>Authorization: Bearer</c> or the <c>access_token</c> query parameter).</summary>
 public static class AccessTokens
 {
-    public static string NewToken() => "mrt_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
-        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string NewToken() => "mrt_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
-    public static string NewDeviceId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(5));
+    public static string NewDeviceId() => RandomNumberGenerator.GetHexString(10);
 
-    public static string HashOf(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
+    public static string HashOf(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     /// <summary>Creates a token for the user in <paramref name="session"/> (saved with the session) and returns it.</summary>
     public static string Issue(IDocumentSession session, string userId, string deviceId, bool isGuest, Instant now)
@@ -32,19 +28,5 @@ public static class AccessTokens
         var header = request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return header["Bearer ".Length..].Trim();
         return request.Query.TryGetValue("access_token", out var q) && !string.IsNullOrEmpty(q) ? q.ToString() : null;
-    }
-
-    /// <summary>The caller, or <c>401 M_MISSING_TOKEN</c> / <c>401 M_UNKNOWN_TOKEN</c>.</summary>
-    public static async Task<Caller> RequireCallerAsync(this HttpContext context)
-    {
-        if (context.Items.TryGetValue(typeof(Caller), out var cached) && cached is Caller c) return c;
-        var token = TokenFrom(context.Request) ?? throw new MatrixException(MatrixError.MissingToken());
-        await using var session = context.RequestServices.GetRequiredService<IDocumentStore>().QuerySession();
-        var record = await session.LoadAsync<AccessTokenRecord>(HashOf(token), context.RequestAborted)
-                     ?? throw new MatrixException(MatrixError.UnknownToken());
-        var caller = new Caller(record.UserId, record.DeviceId, record.IsGuest, record.Id);
-        if (caller.IsGuest && Guests.GuestPolicyEndpoints.CheckGuest(context) is { } refusal) throw new MatrixException(refusal);
-        context.Items[typeof(Caller)] = caller;
-        return caller;
     }
 }

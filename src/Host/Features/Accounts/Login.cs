@@ -22,7 +22,7 @@ public static class LoginEndpoints
         api.MapGet("/login", () => MatrixHttp.Ok(new JsonObject
         {
             ["flows"] = new JsonArray(new JsonObject { ["type"] = "m.login.password" }),
-        }));
+        })).AllowAnonymous();
 
         api.MapPost("/login", async (HttpContext http, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
             PasswordHashing hashing, FailedLogins failedLogins, CancellationToken ct) =>
@@ -59,17 +59,14 @@ public static class LoginEndpoints
                 ["device_id"] = deviceId,
                 ["home_server"] = options.Value.ServerName,
             });
-        }).RequireRateLimiting(MatrixRateLimits.Login);
+        }).AllowAnonymous().RequireRateLimiting(MatrixRateLimits.Login);
 
-        api.MapGet("/account/whoami", async (HttpContext http) =>
-        {
-            var caller = await http.RequireCallerAsync();
-            return MatrixHttp.Ok(new JsonObject { ["user_id"] = caller.UserId, ["device_id"] = caller.DeviceId, ["is_guest"] = caller.IsGuest });
-        }).For(ClientEndpoint.WhoAmI);
+        api.MapGet("/account/whoami", (Caller caller) =>
+            MatrixHttp.Ok(new JsonObject { ["user_id"] = caller.UserId, ["device_id"] = caller.DeviceId, ["is_guest"] = caller.IsGuest }))
+            .For(ClientEndpoint.WhoAmI);
 
-        api.MapPost("/logout", async (HttpContext http, IDocumentSession session, CancellationToken ct) =>
+        api.MapPost("/logout", async (Caller caller, IDocumentSession session, CancellationToken ct) =>
         {
-            var caller = await http.RequireCallerAsync();
             session.Delete<AccessTokenRecord>(caller.TokenId);
             await session.SaveChangesAsync(ct);
             return MatrixHttp.Ok(new JsonObject());

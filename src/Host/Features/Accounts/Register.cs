@@ -32,7 +32,7 @@ public static class RegisterAccountHandler
         if (command.IsGuest)
         {
             if (!settings.AllowGuestRegistration) return Fail(MatrixError.Forbidden("Guest access is disabled on this server"));
-            localpart = "guest_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+            localpart = "guest_" + RandomNumberGenerator.GetHexString(12, lowercase: true);
         }
         else
         {
@@ -40,7 +40,7 @@ public static class RegisterAccountHandler
             if (string.IsNullOrEmpty(command.Password)) return Fail(MatrixError.MissingParam("password"));
             if (command.Password.Length < MinimumPasswordLength)
                 return Fail(MatrixError.WeakPassword($"The password must be at least {MinimumPasswordLength} characters long"));
-            localpart = command.Username ?? "user_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+            localpart = command.Username ?? "user_" + RandomNumberGenerator.GetHexString(12, lowercase: true);
         }
 
         var userId = UserId.Create(localpart, settings.ServerName).Value;
@@ -143,7 +143,7 @@ public static class RegisterEndpoints
                 response["device_id"] = result.DeviceId;
             }
             return MatrixHttp.Ok(response);
-        }).RequireRateLimiting(MatrixRateLimits.Register);
+        }).AllowAnonymous().RequireRateLimiting(MatrixRateLimits.Register);
 
         api.MapGet("/register/available", async (HttpContext http, IDocumentStore store, CancellationToken ct) =>
         {
@@ -153,7 +153,7 @@ public static class RegisterEndpoints
             return await UsernameTaken(store, username, http, ct)
                 ? MatrixHttp.Error(MatrixError.UserInUse("User ID already taken."))
                 : MatrixHttp.Ok(new JsonObject { ["available"] = true });
-        });
+        }).AllowAnonymous();
     }
 
     /// <summary>Spec "User-Interactive Authentication API": 401 with the flows; this server offers <c>m.login.dummy</c>.</summary>
@@ -161,7 +161,7 @@ public static class RegisterEndpoints
     {
         ["flows"] = new JsonArray(new JsonObject { ["stages"] = new JsonArray("m.login.dummy") }),
         ["params"] = new JsonObject(),
-        ["session"] = session ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant(),
+        ["session"] = session ?? RandomNumberGenerator.GetHexString(24, lowercase: true),
     }.ToJsonString(), "application/json", statusCode: 401);
 
     private static async Task<bool> UsernameTaken(IDocumentStore store, string username, HttpContext http, CancellationToken ct)

@@ -8,7 +8,7 @@ public sealed record ClientEndpointTag(ClientEndpoint Endpoint);
 
 public static class GuestPolicyEndpoints
 {
-    /// <summary>Tags a route so a guest token is checked against the spec's guest list when the caller is resolved.</summary>
+    /// <summary>Tags a route so a guest token is checked against the spec's guest list (<see cref="GuestAccessRequirement"/>).</summary>
     public static TBuilder For<TBuilder>(this TBuilder builder, ClientEndpoint endpoint) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ClientEndpointTag(endpoint));
 

@@ -25,25 +25,24 @@ public static class ReadEndpoints
         api.MapGet("/rooms/{roomId}/event/{eventId}", Event).For(ClientEndpoint.GetRoomEvent);
         api.MapGet("/rooms/{roomId}/context/{eventId}", Context).For(ClientEndpoint.GetRoomContext);
         api.MapGet("/rooms/{roomId}/state", State).For(ClientEndpoint.GetRoomState);
-        api.MapGet("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, string roomId, string eventType, string stateKey,
-            RoomReader reader, CancellationToken ct) => StateEvent(http, roomId, eventType, stateKey, reader, ct)).For(ClientEndpoint.GetRoomStateEvent);
-        api.MapGet("/rooms/{roomId}/state/{eventType}", (HttpContext http, string roomId, string eventType,
-            RoomReader reader, CancellationToken ct) => StateEvent(http, roomId, eventType, "", reader, ct)).For(ClientEndpoint.GetRoomStateEvent);
+        api.MapGet("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, Caller caller, string roomId, string eventType, string stateKey,
+            RoomReader reader, CancellationToken ct) => StateEvent(http, caller, roomId, eventType, stateKey, reader, ct)).For(ClientEndpoint.GetRoomStateEvent);
+        api.MapGet("/rooms/{roomId}/state/{eventType}", (HttpContext http, Caller caller, string roomId, string eventType,
+            RoomReader reader, CancellationToken ct) => StateEvent(http, caller, roomId, eventType, "", reader, ct)).For(ClientEndpoint.GetRoomStateEvent);
         api.MapGet("/rooms/{roomId}/members", Members).For(ClientEndpoint.GetRoomMembers);
         api.MapGet("/rooms/{roomId}/initialSync", InitialSync).For(ClientEndpoint.GetRoomInitialSync);
         api.MapGet("/events", Events).For(ClientEndpoint.GetEvents);
     }
 
-    private static async Task<RoomViewer> ViewerAsync(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    private static async Task<RoomViewer> ViewerAsync(Caller caller, string roomId, RoomReader reader, CancellationToken ct)
     {
-        var caller = await http.RequireCallerAsync();
         RoomEndpoints.ValidateRoomId(roomId);
         return await reader.ViewerAsync(roomId, caller, ct);
     }
 
-    private static async Task<IResult> Messages(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> Messages(HttpContext http, Caller caller, string roomId, RoomReader reader, CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var query = http.Request.Query;
         var dir = query["dir"].ToString() switch
         {
@@ -106,9 +105,9 @@ public static class ReadEndpoints
         return (chunk, cursor < ceiling || chunk.Count > 0 ? cursor : null);
     }
 
-    private static async Task<IResult> Event(HttpContext http, string roomId, string eventId, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> Event(Caller caller, string roomId, string eventId, RoomReader reader, CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var found = await reader.EventAsync(roomId, eventId, ct);
         // An event the user may not see is answered exactly like one that does not exist.
         return found is { } e && viewer.CanSee(e.Position, e.Event)
@@ -116,9 +115,9 @@ public static class ReadEndpoints
             : MatrixHttp.Error(MatrixError.NotFound("Event not found"));
     }
 
-    private static async Task<IResult> Context(HttpContext http, string roomId, string eventId, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> Context(HttpContext http, Caller caller, string roomId, string eventId, RoomReader reader, CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var found = await reader.EventAsync(roomId, eventId, ct);
         if (found is not { } e || !viewer.CanSee(e.Position, e.Event)) return MatrixHttp.Error(MatrixError.NotFound("Event not found"));
         var limit = ParseLimit(http.Request.Query["limit"].ToString(), 10);
@@ -135,26 +134,26 @@ public static class ReadEndpoints
         });
     }
 
-    private static async Task<IResult> State(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> State(Caller caller, string roomId, RoomReader reader, CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var state = await reader.StateAsync(roomId, viewer.StatePosition, ct);
         return Results.Text(state.ToClientJson().ToJsonString(), "application/json");
     }
 
-    private static async Task<IResult> StateEvent(HttpContext http, string roomId, string eventType, string stateKey, RoomReader reader,
+    private static async Task<IResult> StateEvent(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, RoomReader reader,
         CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var ev = await reader.StateEventAsync(roomId, new StateKey(eventType, stateKey), viewer.StatePosition, ct);
         return ev is null
             ? MatrixHttp.Error(MatrixError.NotFound($"No {eventType} state with key '{stateKey}' in the room"))
             : MatrixHttp.Ok(ev.Content.DeepClone());
     }
 
-    private static async Task<IResult> Members(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> Members(HttpContext http, Caller caller, string roomId, RoomReader reader, CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var membership = http.Request.Query["membership"].ToString();
         var notMembership = http.Request.Query["not_membership"].ToString();
         var members = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).OfType<MemberEvent>()
@@ -163,9 +162,9 @@ public static class ReadEndpoints
         return MatrixHttp.Ok(new JsonObject { ["chunk"] = members.ToClientJson() });
     }
 
-    private static async Task<IResult> InitialSync(HttpContext http, string roomId, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> InitialSync(HttpContext http, Caller caller, string roomId, RoomReader reader, CancellationToken ct)
     {
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var (chunk, end) = await PageAsync(reader, viewer, viewer.Head, null, 'b', ParseLimit(http.Request.Query["limit"].ToString(), 20), ct);
         chunk.Reverse();
         var response = new JsonObject
@@ -192,14 +191,14 @@ public static class ReadEndpoints
     /// <c>timeout</c> ms for events after <c>from</c> that the caller may see. This server streams one room per
     /// request, so <c>room_id</c> is required.
     /// </summary>
-    private static async Task<IResult> Events(HttpContext http, RoomReader reader, CancellationToken ct)
+    private static async Task<IResult> Events(HttpContext http, Caller caller, RoomReader reader, CancellationToken ct)
     {
         var roomId = http.Request.Query["room_id"].ToString();
         if (roomId.Length == 0) return MatrixHttp.Error(MatrixError.MissingParam("room_id"));
         var timeoutMs = http.Request.Query["timeout"].ToString() is { Length: > 0 } t
             ? long.TryParse(t, out var ms) && ms >= 0 ? Math.Min(ms, 60_000) : throw new MatrixException(MatrixError.InvalidParam("timeout must be a number of milliseconds"))
             : 30_000;
-        var viewer = await ViewerAsync(http, roomId, reader, ct);
+        var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var from = StreamToken.Parse(http.Request.Query["from"], "from") ?? viewer.Head;
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         while (true)

@@ -33,9 +33,8 @@ public static class CreateRoomHandler
 public static class CreateRoomEndpoint
 {
     public static void MapCreateRoom(this IEndpointRouteBuilder api) =>
-        api.MapPost("/createRoom", async (HttpContext http, IMessageBus bus, CancellationToken ct) =>
+        api.MapPost("/createRoom", async (HttpContext http, Caller caller, IMessageBus bus, CancellationToken ct) =>
         {
-            var caller = await http.RequireCallerAsync();
             var body = await http.Request.ReadObjectAsync(ct);
             var invite3Pid = ThirdPartyInviteEndpoints.ParseInvite3Pid(http, body, caller.UserId);
             var command = new CreateRoom

@@ -13,26 +13,26 @@ namespace Matrix.Rooms.Host.Features.Rooms;
 public static class MembershipHandler
 {
     public static Task<RoomCommandResult> Handle(InviteUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(JoinRoom command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(LeaveRoom command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(KickUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(BanUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(UnbanUser command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(KnockRoom command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 
     public static Task<RoomCommandResult> Handle(SetRoomState command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct);
 }

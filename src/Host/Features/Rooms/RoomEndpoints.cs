@@ -24,28 +24,28 @@ public static class RoomEndpoints
     public static void MapRoomMembership(this IEndpointRouteBuilder api)
     {
         api.MapPost("/rooms/{roomId}/invite", Invite).For(ClientEndpoint.Invite).RequireRateLimiting(MatrixRateLimits.Invite);
-        api.MapPost("/rooms/{roomId}/join", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, roomId, bus, ct)).For(ClientEndpoint.JoinRoom);
-        api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
-            Join(http, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
-        api.MapPost("/rooms/{roomId}/leave", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomId, bus, ct, (caller, body) => new LeaveRoom { RoomId = roomId, Sender = caller.UserId, Reason = body.OptionalString("reason"), SenderIsGuest = caller.IsGuest })).For(ClientEndpoint.LeaveRoom);
-        api.MapPost("/rooms/{roomId}/kick", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomId, bus, ct, (caller, body) => new KickUser
+        api.MapPost("/rooms/{roomId}/join", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, caller, roomId, bus, ct)).For(ClientEndpoint.JoinRoom);
+        api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
+            Join(http, caller, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
+        api.MapPost("/rooms/{roomId}/leave", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, caller, roomId, bus, ct, body => new LeaveRoom { RoomId = roomId, Sender = caller.UserId, Reason = body.OptionalString("reason"), SenderIsGuest = caller.IsGuest })).For(ClientEndpoint.LeaveRoom);
+        api.MapPost("/rooms/{roomId}/kick", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, caller, roomId, bus, ct, body => new KickUser
                 { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Kick);
-        api.MapPost("/rooms/{roomId}/ban", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomId, bus, ct, (caller, body) => new BanUser
+        api.MapPost("/rooms/{roomId}/ban", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, caller, roomId, bus, ct, body => new BanUser
                 { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Ban);
-        api.MapPost("/rooms/{roomId}/unban", (HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomId, bus, ct, (caller, body) => new UnbanUser
+        api.MapPost("/rooms/{roomId}/unban", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Send(http, caller, roomId, bus, ct, body => new UnbanUser
                 { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Unban);
-        api.MapPost("/knock/{roomIdOrAlias}", (HttpContext http, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
-            Send(http, roomIdOrAlias, bus, ct, (caller, body) => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason") },
+        api.MapPost("/knock/{roomIdOrAlias}", (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
+            Send(http, caller, roomIdOrAlias, bus, ct, body => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason") },
                 includeRoomId: true)).For(ClientEndpoint.Knock);
-        api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, string roomId, string eventType, string stateKey,
-            IMessageBus bus, CancellationToken ct) => SetState(http, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState)
+        api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, Caller caller, string roomId, string eventType, string stateKey,
+            IMessageBus bus, CancellationToken ct) => SetState(http, caller, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState)
             .RequireRateLimiting(MatrixRateLimits.Send);
-        api.MapPut("/rooms/{roomId}/state/{eventType}", (HttpContext http, string roomId, string eventType, IMessageBus bus,
-            CancellationToken ct) => SetState(http, roomId, eventType, "", bus, ct)).For(ClientEndpoint.SetRoomState)
+        api.MapPut("/rooms/{roomId}/state/{eventType}", (HttpContext http, Caller caller, string roomId, string eventType, IMessageBus bus,
+            CancellationToken ct) => SetState(http, caller, roomId, eventType, "", bus, ct)).For(ClientEndpoint.SetRoomState)
             .RequireRateLimiting(MatrixRateLimits.Send);
         api.MapGet("/rooms/{roomId}/joined_members", JoinedMembers).For(ClientEndpoint.GetJoinedMembers);
     }
@@ -55,34 +55,33 @@ public static class RoomEndpoints
     /// an invite by third-party identifier (<see cref="InviteByThirdPartyId"/>). The seed's legacy path
     /// (<c>/_matrix/client/api/v1/rooms/{roomId}/invite</c>) maps here too.
     /// </summary>
-    public static async Task<IResult> Invite(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct) =>
-        await Send(http, roomId, bus, ct, (caller, body) =>
+    public static async Task<IResult> Invite(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+        await Send(http, caller, roomId, bus, ct, body =>
         {
             // The third-party form (id_server, medium, address): see Features/ThirdPartyInvites.
             if (ThirdPartyInviteEndpoints.IsThirdPartyForm(body)) return ThirdPartyInviteEndpoints.ParseInvite(http, roomId, caller.UserId, body);
             return new InviteUser { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
         });
 
-    private static Task<IResult> Join(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false) =>
-        Send(http, roomId, bus, ct, (caller, body) => new JoinRoom
+    private static Task<IResult> Join(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false) =>
+        Send(http, caller, roomId, bus, ct, body => new JoinRoom
         {
             RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason"),
         }, includeRoomId);
 
-    private static Task<IResult> SetState(HttpContext http, string roomId, string eventType, string stateKey, IMessageBus bus,
+    private static Task<IResult> SetState(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, IMessageBus bus,
         CancellationToken ct) =>
-        Send(http, roomId, bus, ct, (caller, body) => new SetRoomState
+        Send(http, caller, roomId, bus, ct, body => new SetRoomState
         {
             RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, EventType = eventType, StateKey = stateKey, Content = body,
         }, includeEventId: true);
 
-    private static async Task<IResult> Send(HttpContext http, string roomId, IMessageBus bus, CancellationToken ct,
-        Func<Caller, JsonObject, RoomCommand> command, bool includeRoomId = false, bool includeEventId = false)
+    private static async Task<IResult> Send(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct,
+        Func<JsonObject, RoomCommand> command, bool includeRoomId = false, bool includeEventId = false)
     {
-        var caller = await http.RequireCallerAsync();
         ValidateRoomId(roomId);
         var body = await http.Request.ReadObjectAsync(ct);
-        var result = await bus.InvokeAsync<RoomCommandResult>(command(caller, body), ct);
+        var result = await bus.InvokeAsync<RoomCommandResult>(command(body), ct);
         if (result.Error is not null) return MatrixHttp.Error(result.Error);
         var response = new JsonObject();
         if (includeRoomId) response["room_id"] = result.RoomId;
@@ -91,9 +90,8 @@ public static class RoomEndpoints
     }
 
     /// <summary><c>GET /rooms/{roomId}/joined_members</c>, read from the <see cref="RoomMember"/> projection.</summary>
-    private static async Task<IResult> JoinedMembers(HttpContext http, string roomId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> JoinedMembers(Caller caller, string roomId, IQuerySession session, CancellationToken ct)
     {
-        var caller = await http.RequireCallerAsync();
         ValidateRoomId(roomId);
         var own = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
         if (own?.Membership != Memberships.Join)

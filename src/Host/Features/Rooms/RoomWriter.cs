@@ -35,7 +35,7 @@ public static class RoomWriter
     /// <param name="transactionId">The send's transaction key (<see cref="SentTransaction.KeyFor"/>): a retransmission
     /// answers the event the first request stored; a new request stores its key in the append's transaction.</param>
     public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
-        TimeSpan queueTimeout, CancellationToken ct, string? transactionId = null)
+        TimeSpan queueTimeout, MatrixRoomsMetrics metrics, CancellationToken ct, string? transactionId = null)
     {
         var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
         var (head, state, earlier) = await LoadForWriteAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), queueTimeout, ct,
@@ -44,8 +44,7 @@ public static class RoomWriter
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
 
         var decided = RoomDecider.Decide(command, draft, state, head.LastEventId);
-        Telemetry.RoomCommands.Add(1, new KeyValuePair<string, object?>("command", command.GetType().Name),
-            new KeyValuePair<string, object?>("outcome", decided.IsSuccess ? "appended" : decided.Error!.ErrCode));
+        metrics.RoomCommandDecided(command, decided.Error);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
         var appended = new List<MatrixEvent> { decided.Value };
 

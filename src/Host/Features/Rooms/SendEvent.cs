@@ -33,19 +33,18 @@ public sealed record SentTransaction
 public static class SendEventHandler
 {
     public static Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock,
-        IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
+        IOptions<MatrixRoomsOptions> options, MatrixRoomsMetrics metrics, CancellationToken ct) =>
         // The transaction is looked up under the room's lock, so two simultaneous retransmissions queue and the second
         // finds what the first stored.
-        RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, ct, command.TransactionId);
+        RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct, command.TransactionId);
 }
 
 public static class SendEventEndpoint
 {
     public static void MapSendEvent(this IEndpointRouteBuilder api) =>
-        api.MapPut("/rooms/{roomId}/send/{eventType}/{txnId}", async (HttpContext http, string roomId, string eventType, string txnId,
+        api.MapPut("/rooms/{roomId}/send/{eventType}/{txnId}", async (HttpContext http, Caller caller, string roomId, string eventType, string txnId,
             IMessageBus bus, CancellationToken ct) =>
         {
-            var caller = await http.RequireCallerAsync();
             RoomEndpoints.ValidateRoomId(roomId);
             var content = await http.Request.ReadObjectAsync(ct);
             var result = await bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent

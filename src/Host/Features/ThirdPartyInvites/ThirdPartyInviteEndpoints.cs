@@ -106,7 +106,7 @@ public static class ThirdPartyInviteEndpoints
 
     public static void MapThirdPartyInviteServerApi(this IEndpointRouteBuilder app)
     {
-        var unstable = app.MapGroup(UnstablePrefix);
+        var unstable = app.MapGroup(UnstablePrefix).RequireMatrixCaller();
         unstable.MapGet("/rooms/{roomId}/third_party_invites", ListAsync);
         unstable.MapPost("/rooms/{roomId}/third_party_invites/{token}/revoke", RevokeAsync);
 
@@ -125,10 +125,9 @@ public static class ThirdPartyInviteEndpoints
     /// the trusted identity server to bind the validated address to the caller; the identity server then notifies this
     /// homeserver (<c>/3pid/onbind</c>) and pending invites are exchanged. The identity server's errors are passed on.
     /// </summary>
-    private static async Task<IResult> BindAsync(HttpContext http, IdentityServers servers, IDocumentStore store, IClock clock,
+    private static async Task<IResult> BindAsync(HttpContext http, Caller caller, IdentityServers servers, IDocumentStore store, IClock clock,
         CancellationToken ct)
     {
-        var caller = await http.RequireCallerAsync();
         var body = await http.Request.ReadObjectAsync(ct);
         var clientSecret = body.RequiredString("client_secret");
         var idServer = body.RequiredString("id_server");
@@ -183,9 +182,8 @@ public static class ThirdPartyInviteEndpoints
     }
 
     /// <summary>The room's third-party invites (joined members only): token, inviter, display name, status, and the membership each became.</summary>
-    private static async Task<IResult> ListAsync(HttpContext http, string roomId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> ListAsync(Caller caller, string roomId, IQuerySession session, CancellationToken ct)
     {
-        var caller = await http.RequireCallerAsync();
         RoomEndpoints.ValidateRoomId(roomId);
         var own = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
         if (own?.Membership != Memberships.Join)
@@ -215,9 +213,8 @@ public static class ThirdPartyInviteEndpoints
         return MatrixHttp.Ok(new JsonObject { ["third_party_invites"] = list });
     }
 
-    private static async Task<IResult> RevokeAsync(HttpContext http, string roomId, string token, IMessageBus bus, CancellationToken ct)
+    private static async Task<IResult> RevokeAsync(HttpContext http, Caller caller, string roomId, string token, IMessageBus bus, CancellationToken ct)
     {
-        var caller = await http.RequireCallerAsync();
         RoomEndpoints.ValidateRoomId(roomId);
         await http.Request.ReadObjectAsync(ct);
         var result = await bus.InvokeAsync<RoomCommandResult>(new RevokeThirdPartyInvite { RoomId = roomId, Sender = caller.UserId, Token = token }, ct);

@@ -1,4 +1,5 @@
 using Marten;
+using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.IdentityServer;
 using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.Options;
@@ -49,7 +50,7 @@ public static class ThirdPartyInviteRegistration
     public static WebApplication MapThirdPartyInvites(this WebApplication app)
     {
         foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
-            app.MapGroup(prefix).MapThirdPartyInviteClientApi();
+            app.MapGroup(prefix).RequireMatrixCaller().MapThirdPartyInviteClientApi();
         app.MapThirdPartyInviteServerApi();
         if (app.Services.GetRequiredService<IOptions<MatrixRoomsOptions>>().Value.IdentityServer.Embedded)
             app.MapEmbeddedIdentityServer();

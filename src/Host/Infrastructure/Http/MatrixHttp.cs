@@ -21,7 +21,16 @@ public static class MatrixHttp
     /// <summary>A Matrix error as the answer; a 429 also carries <c>Retry-After</c>.</summary>
     private sealed class ErrorResult(MatrixError error) : IResult
     {
-        public Task ExecuteAsync(HttpContext http) => MatrixRateLimits.WriteAsync(http, error).AsTask();
+        public Task ExecuteAsync(HttpContext http) => WriteErrorAsync(http, error).AsTask();
+    }
+
+    /// <summary>Writes a Matrix error, with <c>Retry-After</c> (whole seconds, rounded up) when it carries <c>retry_after_ms</c>.</summary>
+    public static async ValueTask WriteErrorAsync(HttpContext http, MatrixError error)
+    {
+        MatrixRateLimits.AddRetryAfter(http.Response, error);
+        http.Response.StatusCode = error.Status;
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(error.ToJson().ToJsonString(MatrixJson.Options), http.RequestAborted);
     }
 
     public static IResult From<T>(Result<T> result, Func<T, JsonNode> body) =>

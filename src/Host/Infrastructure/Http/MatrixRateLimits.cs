@@ -49,32 +49,18 @@ public static class MatrixRateLimits
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero
                     ? after
                     : TimeSpan.FromSeconds(1);
-                return WriteAsync(context.HttpContext, LimitExceeded(retryAfter, "Too many requests: wait before trying again"));
+                return MatrixHttp.WriteErrorAsync(context.HttpContext, LimitExceeded(retryAfter, "Too many requests: wait before trying again"));
             };
         });
         return services;
     }
 
     /// <summary>
-    /// Resolves the caller of a per-account endpoint before the limiter runs (the limiter partitions synchronously, so
-    /// the account must already be known), then applies the policies. An unknown or missing token is left to the
-    /// endpoint, which answers it; such a request counts against its address.
+    /// The limiter runs after authorization, so a per-account endpoint's partition is the caller the access token
+    /// authenticated (<see cref="HttpContext.User"/>); a request without a valid token was answered 401 before it.
     /// </summary>
     public static WebApplication UseMatrixRoomsRateLimits(this WebApplication app)
     {
-        app.Use(async (http, next) =>
-        {
-            if (http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName is Send or Invite)
-                try
-                {
-                    await http.RequireCallerAsync();
-                }
-                catch (MatrixException)
-                {
-                    // 401 / 403: the endpoint will say so.
-                }
-            await next(http);
-        });
         app.UseRateLimiter();
         return app;
     }
@@ -99,15 +85,6 @@ public static class MatrixRateLimits
         return new IPAddress(bytes) + "/64";
     }
 
-    /// <summary>Writes a Matrix error, with <c>Retry-After</c> (whole seconds, rounded up) when it carries <c>retry_after_ms</c>.</summary>
-    public static async ValueTask WriteAsync(HttpContext http, MatrixError error)
-    {
-        AddRetryAfter(http.Response, error);
-        http.Response.StatusCode = error.Status;
-        http.Response.ContentType = "application/json";
-        await http.Response.WriteAsync(error.ToJson().ToJsonString(Domain.Events.MatrixJson.Options), http.RequestAborted);
-    }
-
     /// <summary>Spec "Rate limiting": <c>retry_after_ms</c> in the body; HTTP's own <c>Retry-After</c> alongside (v1.10+).</summary>
     public static void AddRetryAfter(HttpResponse response, MatrixError error)
     {
@@ -119,7 +96,7 @@ public static class MatrixRateLimits
         http.RequestServices.GetRequiredService<IOptions<MatrixRoomsOptions>>().Value;
 
     private static string AccountOrAddress(HttpContext http) =>
-        http.Items.TryGetValue(typeof(Caller), out var caller) && caller is Caller c ? "user|" + c.UserId : "address|" + ClientAddress(http);
+        Caller.From(http.User) is { } caller ? "user|" + caller.UserId : "address|" + ClientAddress(http);
 
     private static RateLimitPartition<string> TokenBucket(string key, RateLimitOptions limit) =>
         limit.Enabled ? RateLimitPartition.GetTokenBucketLimiter(key, _ => limit.ToTokenBucket()) : RateLimitPartition.GetNoLimiter(key);
