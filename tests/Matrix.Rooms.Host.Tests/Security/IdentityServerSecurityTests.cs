@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Marten;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;

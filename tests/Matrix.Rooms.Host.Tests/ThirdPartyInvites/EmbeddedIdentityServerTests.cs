@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -213,7 +214,7 @@ public sealed class EmbeddedIdentityServerTests(ThirdPartyInviteFixture host)
     [Fact]
     public void The_signing_key_is_generated_once_and_persisted()
     {
-        var options = host.Host.Services.GetRequiredService<IOptions<MatrixRoomsOptions>>();
+        var options = host.Host.Services.GetRequiredService<IOptions<IdentityServerOptions>>();
         var running = host.Host.Services.GetRequiredService<IdentityKeyStore>();
         var publicKey = running.SigningKey.PublicKeyBase64;
         File.Exists(running.KeyFile).Should().BeTrue();

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;

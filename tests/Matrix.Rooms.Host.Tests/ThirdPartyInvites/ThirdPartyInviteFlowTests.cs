@@ -4,7 +4,8 @@ using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Projections.Documents;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 
 namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 
