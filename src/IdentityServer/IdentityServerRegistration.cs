@@ -1,5 +1,6 @@
 using Marten;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using NodaTime;
 
 namespace Matrix.Rooms.IdentityServer;
@@ -12,7 +13,9 @@ namespace Matrix.Rooms.IdentityServer;
 public static class IdentityServerRegistration
 {
     /// <param name="section">The settings (<see cref="IdentityServerOptions"/>): <c>MatrixRooms:IdentityServer</c> embedded, <c>IdentityServer</c> standalone.</param>
-    public static IServiceCollection AddMatrixIdentityServer(this IServiceCollection services, IConfiguration section)
+    /// <param name="connectionString">The PostgreSQL database of its store (<see cref="IIdentityStore"/>), asked once, when the store is first used.</param>
+    public static IServiceCollection AddMatrixIdentityServer(this IServiceCollection services, IConfiguration section,
+        Func<IServiceProvider, string> connectionString)
     {
         services.AddOptions<IdentityServerOptions>()
             .Bind(section)
@@ -31,13 +34,8 @@ public static class IdentityServerRegistration
         services.AddSingleton<IdentityService>();
         services.AddSingleton<PublicBaseUrl>();
         services.AddSingleton<NextLinkPolicy>();
-        services.ConfigureMarten(options =>
-        {
-            options.Schema.For<IdentityValidationSession>().Index(x => x.Address);
-            options.Schema.For<IdentityAssociation>().Index(x => x.LookupHash);
-            options.Schema.For<IdentityStoredInvite>().Index(x => x.Address).Index(x => x.EphemeralPublicKey);
-            options.Schema.For<IdentityAccessToken>();
-        });
+        services.AddMartenStore<IIdentityStore>(sp => IdentityStore.Options(connectionString(sp),
+            sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger<IIdentityStore>()));
         return services;
     }
 

@@ -17,7 +17,7 @@ namespace Matrix.Rooms.IdentityServer;
 /// call it in process, with the same checks. Every operation answers a value or the spec's Matrix error.
 /// </summary>
 public sealed class IdentityService(
-    IDocumentStore store,
+    IIdentityStore store,
     IdentityKeyStore keys,
     MailDrop mail,
     HomeserverClient homeservers,

@@ -115,7 +115,7 @@ public sealed class ThirdPartyInviteErrorTests(ThirdPartyInviteFixture host)
         body["error"]!.GetValue<string>().Should().Contain("not in the room");
 
         (await host.EventsAsync(roomId)).Should().HaveCount(before);
-        (await host.QueryAsync<IdentityStoredInvite>()).Should().NotContain(i => i.Address == address, "the identity server was never asked");
+        (await host.IdentityQueryAsync<IdentityStoredInvite>()).Should().NotContain(i => i.Address == address, "the identity server was never asked");
     }
 
     [Fact]

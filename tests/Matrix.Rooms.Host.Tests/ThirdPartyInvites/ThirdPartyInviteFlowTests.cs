@@ -221,6 +221,6 @@ public sealed class ThirdPartyInviteFlowTests(ThirdPartyInviteFixture host)
         await host.BindAsync(address, bobToken);
         (await host.EventsAsync(roomId)).Should().HaveCount(versionBefore);
         (await host.InviteAsync(roomId, token))!.Status.Should().Be(ThirdPartyInviteStatus.Revoked);
-        (await host.LoadAsync<IdentityStoredInvite>(token))!.DeliveredTo.Should().Be(bob);
+        (await host.IdentityLoadAsync<IdentityStoredInvite>(token))!.DeliveredTo.Should().Be(bob);
     }
 }

@@ -2,6 +2,7 @@ using Marten;
 using Matrix.Rooms.Host.Features.OpenId;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Infrastructure.Postgres;
 using Matrix.Rooms.IdentityServer;
 using Microsoft.Extensions.Options;
 
@@ -21,9 +22,11 @@ public static class ThirdPartyInviteRegistration
                 AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = TimeSpan.FromSeconds(10),
             });
         // The identity server (project Matrix.Rooms.IdentityServer), embedded: its settings share the section of the
-        // homeserver's, its server name and data directory default to the Host's, and it asks this homeserver things
-        // in process through the spec-shaped port (EmbeddingHomeserver).
-        services.AddMatrixIdentityServer(builder.Configuration.GetSection($"{MatrixRoomsOptions.Section}:IdentityServer"));
+        // homeserver's, its server name and data directory default to the Host's, its store (schema 'identity') shares
+        // the Host's database, and it asks this homeserver things in process through the spec-shaped port
+        // (EmbeddingHomeserver).
+        services.AddMatrixIdentityServer(builder.Configuration.GetSection($"{MatrixRoomsOptions.Section}:IdentityServer"),
+            sp => sp.GetRequiredService<DatabaseConnection>().ConnectionString);
         services.AddOptions<IdentityServerOptions>().PostConfigure<IOptions<MatrixRoomsOptions>>((identity, host) =>
         {
             identity.ServerName ??= host.Value.ServerName;
