@@ -158,12 +158,14 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
         invite.ToJsonString().Should().NotContain(address);
 
         // Bob validates the address on the identity server (token from its mail drop) and binds it through his homeserver.
-        const string secret = "bob-secret";
+        var secret = "bob-secret-" + Guid.NewGuid().ToString("N")[..8];
         var sid = (await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/requestToken",
             new JsonObject { ["client_secret"] = secret, ["email"] = address, ["send_attempt"] = 1 }, bobIs))["sid"]!.GetValue<string>();
         var mailToken = ThirdPartyInviteFixture.MailToken(Path.Combine(servers.IdentityDataDirectory, "maildrop"), sid);
-        await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/submitToken",
-            new JsonObject { ["sid"] = sid, ["client_secret"] = secret, ["token"] = mailToken }, bobIs);
+        // The link in the mail, as a browser opens it: sid, client_secret and token in the query string.
+        using (var link = await servers.IdentityServer.GetAsync(
+                   $"/_matrix/identity/v2/validate/email/submitToken?sid={sid}&client_secret={secret}&token={mailToken}"))
+            ((int)link.StatusCode).Should().Be(200, servers.Output);
         await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/account/3pid/bind", new JsonObject
         {
             ["sid"] = sid, ["client_secret"] = secret, ["id_server"] = servers.IdentityServerName, ["id_access_token"] = bobIs,
@@ -177,6 +179,8 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
         member["third_party_invite"]!["signed"]!["signatures"]!["identity.test"]!["ed25519:0"].Should().NotBeNull();
 
         await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/join", new JsonObject(), bobToken);
+        foreach (var (name, value) in new[] { ("client_secret", secret), ("validation token", mailToken), ("identity-server token", bobIs) })
+            servers.Output.Should().NotContain(value, $"the identity server's log must not hold the {name}");
         var (_, joined) = await SendAsync(servers.Homeserver, HttpMethod.Get, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/joined_members", null, aliceToken);
         joined["joined"]!.AsObject().Select(kv => kv.Key).Should().BeEquivalentTo(alice, bob);
 
