@@ -35,7 +35,7 @@ public sealed class MatrixRoomsOptions
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 
     /// <summary>The embedded identity server, trusted external ones, and the third-party invite rate limit (docs/third-party-invites.md).</summary>
-    public IdentityServer.IdentityServerOptions IdentityServer { get; set; } = new();
+    public Features.ThirdPartyInvites.IdentityServerClients.IdentityServerClientOptions IdentityServer { get; set; } = new();
 
     /// <summary>Resolves <see cref="DataDirectory"/>: absolute as given, else under the repository root (the folder holding
     /// Matrix.Rooms.sln, found from the working directory upwards), else under the working directory.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Marten;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
@@ -119,7 +120,7 @@ public sealed class IdentityServerSecurityTests(SecurityFixture host)
             ClientSecret = "legacysecret", Token = "legacytoken", SendAttempt = 1, NextLink = "https://evil.example/phish",
             CreatedAt = SystemClock.Instance.GetCurrentInstant(), ModifiedAt = SystemClock.Instance.GetCurrentInstant(),
         };
-        await using (var write = host.App.Services.GetRequiredService<IDocumentStore>().LightweightSession())
+        await using (var write = host.App.Services.GetRequiredService<IIdentityStore>().LightweightSession())
         {
             write.Store(session);
             await write.SaveChangesAsync();

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -169,7 +170,7 @@ public sealed class EmbeddedIdentityServerTests(ThirdPartyInviteFixture host)
         var (status, body) = await host.PostAsync($"{Api}/3pid/unbind", unbind, carolToken);
         (status, body["errcode"]!.GetValue<string>()).Should().Be((403, "M_FORBIDDEN"));
         (await host.PostAsync($"{Api}/3pid/unbind", unbind, bobToken)).Status.Should().Be(200);
-        (await host.LoadAsync<IdentityAssociation>(IdentityAssociation.IdFor("email", address))).Should().BeNull();
+        (await host.IdentityLoadAsync<IdentityAssociation>(IdentityAssociation.IdFor("email", address))).Should().BeNull();
     }
 
     [Fact]
@@ -201,19 +202,46 @@ public sealed class EmbeddedIdentityServerTests(ThirdPartyInviteFixture host)
     public async Task Lookups_by_hash_and_by_address_are_indexed()
     {
         // Marten creates a document's table (and its indexes) on first use.
-        await host.QueryAsync<IdentityAssociation>();
+        await host.IdentityQueryAsync<IdentityAssociation>();
         await host.QueryAsync<Features.ThirdPartyInvites.ThirdPartyInviteAddress>();
         await using var session = host.Host.Services.GetRequiredService<Marten.IDocumentStore>().QuerySession();
         var indexes = await session.AdvancedSql.QueryAsync<string>(
             "select indexdef from pg_indexes where tablename in ('mt_doc_identityassociation', 'mt_doc_thirdpartyinviteaddress')", CancellationToken.None);
-        indexes.Should().Contain(i => i.Contains("lookupHash", StringComparison.OrdinalIgnoreCase));
+        indexes.Should().Contain(i => i.Contains("identity.mt_doc_identityassociation", StringComparison.OrdinalIgnoreCase)
+                                      && i.Contains("lookupHash", StringComparison.OrdinalIgnoreCase));
         indexes.Should().Contain(i => i.Contains("thirdpartyinviteaddress", StringComparison.OrdinalIgnoreCase) && i.Contains("address", StringComparison.OrdinalIgnoreCase) && !i.Contains("pkey"));
+    }
+
+    [Fact]
+    public async Task The_identity_servers_documents_live_in_its_own_store_and_schema()
+    {
+        var (_, bobToken) = await host.RegisterAsync();
+        var address = ThirdPartyInviteFixture.NewAddress();
+        await host.BindAsync(address, bobToken);
+
+        (await host.IdentityLoadAsync<IdentityAssociation>(IdentityAssociation.IdFor("email", address))).Should().NotBeNull();
+        var identityStore = host.Host.Services.GetRequiredService<IIdentityStore>();
+        var homeserverStore = host.Host.Services.GetRequiredService<Marten.IDocumentStore>();
+        identityStore.Should().NotBeSameAs(homeserverStore);
+        ((Marten.StoreOptions)identityStore.Options).DatabaseSchemaName.Should().Be("identity");
+        await using var session = homeserverStore.QuerySession();
+        var tables = await session.AdvancedSql.QueryAsync<string>(
+            "select schemaname || '.' || tablename from pg_tables where tablename like 'mt_doc_identity%'", CancellationToken.None);
+        tables.Should().Contain("identity.mt_doc_identityassociation").And.OnlyContain(t => t.StartsWith("identity."),
+            "the homeserver's schema holds none of the identity server's documents");
+    }
+
+    [Fact]
+    public void The_identity_server_references_neither_the_Host_nor_the_room_store()
+    {
+        var references = typeof(IdentityService).Assembly.GetReferencedAssemblies().Select(a => a.Name).ToList();
+        references.Should().Contain("Matrix.Rooms.Domain").And.NotContain(["Matrix.Rooms.Host", "Matrix.Rooms.Projections"]);
     }
 
     [Fact]
     public void The_signing_key_is_generated_once_and_persisted()
     {
-        var options = host.Host.Services.GetRequiredService<IOptions<MatrixRoomsOptions>>();
+        var options = host.Host.Services.GetRequiredService<IOptions<IdentityServerOptions>>();
         var running = host.Host.Services.GetRequiredService<IdentityKeyStore>();
         var publicKey = running.SigningKey.PublicKeyBase64;
         File.Exists(running.KeyFile).Should().BeTrue();

@@ -14,10 +14,10 @@ namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 
 /// <summary>
 /// Two real servers over loopback HTTP: the homeserver under test (an in-process Kestrel host, server name
-/// <c>localhost</c>) and the identity server as a second Host <em>process</em> (<c>dotnet Matrix.Rooms.Host.dll</c>,
-/// server name <c>identity.test</c>, its own database and mail drop). The homeserver trusts it by its address; it knows
-/// the homeserver as <c>localhost</c>. Every call between them — OpenID userinfo, hash_details, lookup, store-invite,
-/// 3pid/bind, 3pid/onbind, pubkey/isvalid — is real HTTP.
+/// <c>localhost</c>) and the standalone identity server as a second <em>process</em> (<c>src/IdentityServer</c>:
+/// <c>dotnet Matrix.Rooms.IdentityServer.dll</c>, server name <c>identity.test</c>, its own database and mail drop).
+/// The homeserver trusts it by its address; it knows the homeserver as <c>localhost</c>. Every call between them —
+/// OpenID userinfo, hash_details, lookup, store-invite, 3pid/bind, 3pid/onbind, pubkey/isvalid — is real HTTP.
 /// </summary>
 public sealed class TwoServersFixture : IAsyncLifetime
 {
@@ -35,20 +35,14 @@ public sealed class TwoServersFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // The identity server: a second Host process.
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Matrix.Rooms.Host.dll") },
-            WorkingDirectory = TestDatabase.RepositoryRoot,
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
+        // The identity server: the standalone process (src/IdentityServer), with its own database.
+        var start = StandaloneIdentityServer.StartInfo();
         start.Environment["ASPNETCORE_URLS"] = $"http://{IdentityServerName}";
-        start.Environment["ConnectionStrings__Marten"] = TestDatabase.NewDatabase("idsrv");
-        start.Environment["MatrixRooms__ServerName"] = "identity.test";
-        start.Environment["MatrixRooms__DataDirectory"] = IdentityDataDirectory;
-        start.Environment["MatrixRooms__PasswordHashIterations"] = "1000";
-        start.Environment["MatrixRooms__IdentityServer__Homeservers__0__ServerName"] = "localhost";
-        start.Environment["MatrixRooms__IdentityServer__Homeservers__0__BaseUrl"] = $"http://127.0.0.1:{HomeserverPort}";
+        start.Environment["ConnectionStrings__Identity"] = TestDatabase.NewDatabase("idsrv");
+        start.Environment["IdentityServer__ServerName"] = "identity.test";
+        start.Environment["IdentityServer__DataDirectory"] = IdentityDataDirectory;
+        start.Environment["IdentityServer__Homeservers__0__ServerName"] = "localhost";
+        start.Environment["IdentityServer__Homeservers__0__BaseUrl"] = $"http://127.0.0.1:{HomeserverPort}";
         _identityProcess = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         _identityProcess.OutputDataReceived += (_, e) => { lock (_identityOutput) _identityOutput.AppendLine(e.Data); };
         _identityProcess.ErrorDataReceived += (_, e) => { lock (_identityOutput) _identityOutput.AppendLine(e.Data); };
@@ -129,6 +123,17 @@ public sealed class TwoServersFixture : IAsyncLifetime
     }
 }
 
+/// <summary>How to start the standalone identity server: its build output is copied beside the tests (the Host references it).</summary>
+public static class StandaloneIdentityServer
+{
+    public static ProcessStartInfo StartInfo() => new("dotnet")
+    {
+        ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Matrix.Rooms.IdentityServer.dll") },
+        WorkingDirectory = TestDatabase.RepositoryRoot,
+        RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+    };
+}
+
 public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) : IClassFixture<TwoServersFixture>
 {
     [Fact]
@@ -153,12 +158,14 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
         invite.ToJsonString().Should().NotContain(address);
 
         // Bob validates the address on the identity server (token from its mail drop) and binds it through his homeserver.
-        const string secret = "bob-secret";
+        var secret = "bob-secret-" + Guid.NewGuid().ToString("N")[..8];
         var sid = (await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/requestToken",
             new JsonObject { ["client_secret"] = secret, ["email"] = address, ["send_attempt"] = 1 }, bobIs))["sid"]!.GetValue<string>();
         var mailToken = ThirdPartyInviteFixture.MailToken(Path.Combine(servers.IdentityDataDirectory, "maildrop"), sid);
-        await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/submitToken",
-            new JsonObject { ["sid"] = sid, ["client_secret"] = secret, ["token"] = mailToken }, bobIs);
+        // The link in the mail, as a browser opens it: sid, client_secret and token in the query string.
+        using (var link = await servers.IdentityServer.GetAsync(
+                   $"/_matrix/identity/v2/validate/email/submitToken?sid={sid}&client_secret={secret}&token={mailToken}"))
+            ((int)link.StatusCode).Should().Be(200, servers.Output);
         await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/account/3pid/bind", new JsonObject
         {
             ["sid"] = sid, ["client_secret"] = secret, ["id_server"] = servers.IdentityServerName, ["id_access_token"] = bobIs,
@@ -172,6 +179,8 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
         member["third_party_invite"]!["signed"]!["signatures"]!["identity.test"]!["ed25519:0"].Should().NotBeNull();
 
         await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/join", new JsonObject(), bobToken);
+        foreach (var (name, value) in new[] { ("client_secret", secret), ("validation token", mailToken), ("identity-server token", bobIs) })
+            servers.Output.Should().NotContain(value, $"the identity server's log must not hold the {name}");
         var (_, joined) = await SendAsync(servers.Homeserver, HttpMethod.Get, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/joined_members", null, aliceToken);
         joined["joined"]!.AsObject().Select(kv => kv.Key).Should().BeEquivalentTo(alice, bob);
 
@@ -203,6 +212,58 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
         (status, body["errcode"]!.GetValue<string>()).Should().Be((403, "M_FORBIDDEN"));
     }
 
+    [Fact]
+    public async Task The_standalone_server_answers_bad_requests_as_the_embedded_one_does()
+    {
+        var (bob, bobToken) = await RegisterAsync();
+        var standaloneToken = await IdentityTokenAsync(bob, bobToken);
+        // The homeserver under test embeds an identity server too (the default): the same API on the same port.
+        var embeddedToken = await IdentityTokenAsync(bob, bobToken, servers.Homeserver);
+        var huge = "{\"a\":\"" + new string('x', 1024 * 1024) + "\"}";
+        var cases = new (string Method, string Url, string? Body, bool WithToken)[]
+        {
+            ("GET", "/_matrix/identity/v2/hash_details", null, false),
+            ("POST", "/_matrix/identity/v2/lookup", "{", true),
+            ("POST", "/_matrix/identity/v2/lookup", "[]", true),
+            ("POST", "/_matrix/identity/v2/lookup", "{\"algorithm\": 1}", true),
+            ("POST", "/_matrix/identity/v2/lookup", "{\"a\": 1, \"a\": 2}", true),
+            ("POST", "/_matrix/identity/v2/lookup", huge, true),
+            ("POST", "/_matrix/identity/v2/lookup", "{\"algorithm\": \"sha256\", \"pepper\": \"stale\", \"addresses\": []}", true),
+            ("POST", "/_matrix/identity/v2/validate/email/requestToken",
+                "{\"client_secret\": \"s3cret\", \"email\": \"a@example.org\", \"send_attempt\": 1, \"next_link\": \"https://evil.example/\"}", true),
+            ("POST", "/_matrix/identity/v2/store-invite",
+                "{\"medium\": \"msisdn\", \"address\": \"1\", \"room_id\": \"!r:localhost\", \"sender\": \"@a:localhost\"}", true),
+            ("POST", "/_matrix/identity/v2/3pid/bind", "{\"sid\": \"nope\", \"client_secret\": \"x\", \"mxid\": \"@a:localhost\"}", true),
+            ("GET", "/_matrix/identity/v2/pubkey/isvalid", null, false),
+            ("GET", "/_matrix/identity/v2/pubkey/ed25519:nope", null, false),
+            ("GET", "/_matrix/identity/v2/validate/email/submitToken?sid=x&client_secret=%00&token=t", null, false),
+            ("GET", "/_matrix/identity/v2/no-such-endpoint", null, false),
+            ("POST", "/_matrix/identity/v2/account/register", "{\"access_token\": \"forged\", \"matrix_server_name\": \"localhost\"}", false),
+            ("POST", "/_matrix/identity/v2/account/register", "{\"access_token\": \"x\", \"matrix_server_name\": \"elsewhere.example\"}", false),
+        };
+        foreach (var (method, url, body, withToken) in cases)
+        {
+            var embedded = await SendRawAsync(servers.Homeserver, method, url, body, withToken ? embeddedToken : null);
+            var standalone = await SendRawAsync(servers.IdentityServer, method, url, body, withToken ? standaloneToken : null);
+            standalone.Should().Be(embedded, $"{method} {url} with {body?.Length ?? 0} bytes");
+            embedded.Status.Should().BeInRange(400, 499, $"{method} {url} is a client error");
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_connection_string_the_standalone_server_says_so_and_exits_with_2()
+    {
+        var start = StandaloneIdentityServer.StartInfo();
+        start.Environment.Remove("ConnectionStrings__Identity");
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{TcpProbe.ClosedPort()}";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(bound.Token);
+        process.ExitCode.Should().Be(2);
+        (await stderr).Should().Contain("ConnectionStrings:Identity");
+    }
+
     private async Task<(string UserId, string Token)> RegisterAsync()
     {
         var json = await PostOkAsync(servers.Homeserver, "/_matrix/client/v3/register", new JsonObject
@@ -214,10 +275,22 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
     }
 
     /// <summary>The spec's way to an identity-server token: OpenID from the homeserver, <c>/account/register</c> on the identity server.</summary>
-    private async Task<string> IdentityTokenAsync(string userId, string token)
+    private async Task<string> IdentityTokenAsync(string userId, string token, HttpClient? identityServer = null)
     {
         var openId = await PostOkAsync(servers.Homeserver, $"/_matrix/client/v3/user/{Uri.EscapeDataString(userId)}/openid/request_token", new JsonObject(), token);
-        return (await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/account/register", openId))["token"]!.GetValue<string>();
+        return (await PostOkAsync(identityServer ?? servers.IdentityServer, "/_matrix/identity/v2/account/register", openId))["token"]!.GetValue<string>();
+    }
+
+    /// <summary>Status and <c>errcode</c> of a request sent as given (the body need not be JSON).</summary>
+    private static async Task<(int Status, string? ErrCode)> SendRawAsync(HttpClient client, string method, string url, string? body, string? token)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), url);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var errcode = text.StartsWith('{') ? (JsonNode.Parse(text) as JsonObject)?["errcode"]?.GetValue<string>() : text;
+        return ((int)response.StatusCode, errcode);
     }
 
     private async Task<JsonObject> PostOkAsync(HttpClient client, string url, JsonObject body, string? token = null)

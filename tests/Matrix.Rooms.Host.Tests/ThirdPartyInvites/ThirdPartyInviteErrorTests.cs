@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;
@@ -114,7 +115,7 @@ public sealed class ThirdPartyInviteErrorTests(ThirdPartyInviteFixture host)
         body["error"]!.GetValue<string>().Should().Contain("not in the room");
 
         (await host.EventsAsync(roomId)).Should().HaveCount(before);
-        (await host.QueryAsync<IdentityStoredInvite>()).Should().NotContain(i => i.Address == address, "the identity server was never asked");
+        (await host.IdentityQueryAsync<IdentityStoredInvite>()).Should().NotContain(i => i.Address == address, "the identity server was never asked");
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Alba;
 using Marten;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Host.Tests.Support;
+using Matrix.Rooms.IdentityServer;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Wolverine;
@@ -181,6 +182,19 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
     public async Task<IReadOnlyList<T>> QueryAsync<T>() where T : notnull
     {
         await using var session = Host.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        return await session.Query<T>().ToListAsync();
+    }
+
+    /// <summary>A document of the embedded identity server's own store.</summary>
+    public async Task<T?> IdentityLoadAsync<T>(string id) where T : notnull
+    {
+        await using var session = Host.Services.GetRequiredService<IIdentityStore>().QuerySession();
+        return await session.LoadAsync<T>(id);
+    }
+
+    public async Task<IReadOnlyList<T>> IdentityQueryAsync<T>() where T : notnull
+    {
+        await using var session = Host.Services.GetRequiredService<IIdentityStore>().QuerySession();
         return await session.Query<T>().ToListAsync();
     }
 }

@@ -4,7 +4,8 @@ using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Projections.Documents;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 
 namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 
@@ -220,6 +221,6 @@ public sealed class ThirdPartyInviteFlowTests(ThirdPartyInviteFixture host)
         await host.BindAsync(address, bobToken);
         (await host.EventsAsync(roomId)).Should().HaveCount(versionBefore);
         (await host.InviteAsync(roomId, token))!.Status.Should().Be(ThirdPartyInviteStatus.Revoked);
-        (await host.LoadAsync<IdentityStoredInvite>(token))!.DeliveredTo.Should().Be(bob);
+        (await host.IdentityLoadAsync<IdentityStoredInvite>(token))!.DeliveredTo.Should().Be(bob);
     }
 }

@@ -3,7 +3,6 @@ using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.Rooms;
-using Matrix.Rooms.Host.IdentityServer;
 using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.Options;
 using Wolverine;
@@ -18,8 +17,8 @@ namespace Matrix.Rooms.Host.Features.ThirdPartyInvites;
 /// room's <c>m.room.third_party_invite</c>, and each invite exchanges once.
 /// </summary>
 public sealed class OnBindProcessor(IServiceScopeFactory scopes, IOptions<MatrixRoomsOptions> options, ILogger<OnBindProcessor> logger)
-    : IThirdPartyBindReceiver
 {
+    /// <summary>Exchanges each invite in the notification; null when all went through, else the last refusal.</summary>
     public async Task<MatrixError?> OnBindAsync(JsonObject notification, CancellationToken ct)
     {
         if (String(notification, "mxid") is not { } mxid) return MatrixError.MissingParam("mxid");

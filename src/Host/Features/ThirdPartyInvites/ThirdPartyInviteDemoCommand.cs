@@ -6,7 +6,8 @@ using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Rooms;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
+using Matrix.Rooms.IdentityServer;
 using Matrix.Rooms.Projections.Documents;
 using Wolverine;
 

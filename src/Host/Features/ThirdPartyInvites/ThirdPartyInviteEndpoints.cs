@@ -5,7 +5,8 @@ using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Rooms;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.OpenId;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
@@ -110,7 +111,7 @@ public static class ThirdPartyInviteEndpoints
         unstable.MapGet("/rooms/{roomId}/third_party_invites", ListAsync);
         unstable.MapPost("/rooms/{roomId}/third_party_invites/{token}/revoke", RevokeAsync);
 
-        app.MapMethods("/_matrix/federation/v1/3pid/onbind", ["PUT", "POST"], async (HttpContext http, IThirdPartyBindReceiver receiver,
+        app.MapMethods("/_matrix/federation/v1/3pid/onbind", ["PUT", "POST"], async (HttpContext http, OnBindProcessor receiver,
             CancellationToken ct) =>
         {
             var error = await receiver.OnBindAsync(await http.Request.ReadObjectAsync(ct), ct);

@@ -1,7 +1,10 @@
 using Marten;
 using Matrix.Rooms.Host.Features.Accounts;
-using Matrix.Rooms.Host.IdentityServer;
+using Matrix.Rooms.Host.Features.OpenId;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 using Matrix.Rooms.Host.Infrastructure;
+using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.IdentityServer;
 using Microsoft.Extensions.Options;
 
 namespace Matrix.Rooms.Host.Features.ThirdPartyInvites;
@@ -12,29 +15,32 @@ public static class ThirdPartyInviteRegistration
     public static WebApplicationBuilder AddThirdPartyInvites(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        // Outbound calls (identity servers, homeservers) never follow redirects: a trusted server must not be able to
-        // send this one to an arbitrary host.
+        // Outbound calls to identity servers never follow redirects: a trusted server must not be able to send this one
+        // to an arbitrary host.
         services.AddHttpClient(IdentityServers.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = TimeSpan.FromSeconds(10),
             });
-        services.AddSingleton<IdentityKeyStore>();
-        services.AddSingleton<MailDrop>();
-        services.AddSingleton<HomeserverClient>();
-        services.AddSingleton<IdentityService>();
+        // The identity server (project Matrix.Rooms.IdentityServer), embedded: its settings share the section of the
+        // homeserver's, its server name and data directory default to the Host's, its store (schema 'identity') shares
+        // the Host's database, and it asks this homeserver things in process through the spec-shaped port
+        // (EmbeddingHomeserver).
+        services.AddMatrixIdentityServer(builder.Configuration.GetSection($"{MatrixRoomsOptions.Section}:IdentityServer"),
+            sp => sp.GetRequiredService<DatabaseConnection>().ConnectionString);
+        services.AddOptions<IdentityServerOptions>().PostConfigure<IOptions<MatrixRoomsOptions>>((identity, host) =>
+        {
+            identity.ServerName ??= host.Value.ServerName;
+            identity.DataDirectory ??= host.Value.ResolveDataDirectory();
+        });
+        services.AddSingleton<IEmbeddingHomeserver, EmbeddingHomeserver>();
         services.AddSingleton<EmbeddedIdentityServerNames>();
         services.AddSingleton<IdentityServers>();
-        services.AddSingleton<NextLinkPolicy>();
         services.AddSingleton<OpenIdTokens>();
         services.AddSingleton<InviteRateLimiter>();
-        services.AddSingleton<IThirdPartyBindReceiver, OnBindProcessor>();
+        services.AddSingleton<OnBindProcessor>();
         services.ConfigureMarten(options =>
         {
-            options.Schema.For<IdentityValidationSession>().Index(x => x.Address);
-            options.Schema.For<IdentityAssociation>().Index(x => x.LookupHash);
-            options.Schema.For<IdentityStoredInvite>().Index(x => x.Address).Index(x => x.EphemeralPublicKey);
-            options.Schema.For<IdentityAccessToken>();
             options.Schema.For<OpenIdTokenRecord>();
             options.Schema.For<ThirdPartyInviteAddress>().Index(x => x.Address);
             options.Schema.For<AccountThreepidBinding>().Index(x => x.UserId);
@@ -53,7 +59,7 @@ public static class ThirdPartyInviteRegistration
             app.MapGroup(prefix).RequireMatrixCaller().MapThirdPartyInviteClientApi();
         app.MapThirdPartyInviteServerApi();
         if (app.Services.GetRequiredService<IOptions<MatrixRoomsOptions>>().Value.IdentityServer.Embedded)
-            app.MapEmbeddedIdentityServer();
+            app.MapMatrixIdentityServer();
         return app;
     }
 }

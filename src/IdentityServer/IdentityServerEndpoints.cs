@@ -1,51 +1,51 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
-using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.IdentityServer.Http;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.IdentityServer;
 
 /// <summary>
-/// The embedded identity server's HTTP face, <c>/_matrix/identity/v2</c> (identity service API v2): status, terms,
+/// The identity server's HTTP face, <c>/_matrix/identity/v2</c> (identity service API v2): status, terms,
 /// OpenID account registration, <c>hash_details</c>, <c>lookup</c>, <c>store-invite</c>, <c>pubkey/…</c>, e-mail
 /// validation, <c>3pid/getValidated3pid</c>, <c>3pid/bind</c>, <c>3pid/unbind</c>. Authenticated endpoints take
-/// <c>Authorization: Bearer</c> with a token from <c>/account/register</c> or the homeserver's own access token, and
-/// answer <c>401 M_UNAUTHORIZED</c> without one (spec "Authentication").
+/// <c>Authorization: Bearer</c> with a token from <c>/account/register</c> (or, embedded, the homeserver's own access
+/// token) and answer <c>401 M_UNAUTHORIZED</c> without one (spec "Authentication").
 /// </summary>
 public static class IdentityServerEndpoints
 {
-    public static void MapEmbeddedIdentityServer(this IEndpointRouteBuilder app)
+    internal static void MapIdentityServerApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/_matrix/identity/versions", () => MatrixHttp.Ok(new JsonObject
+        app.MapGet("/_matrix/identity/versions", () => IdentityHttp.Ok(new JsonObject
         {
             ["versions"] = new JsonArray("v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12"),
         }));
 
         var api = app.MapGroup("/_matrix/identity/v2");
-        api.MapGet("", () => MatrixHttp.Ok(new JsonObject()));
-        api.MapGet("/terms", () => MatrixHttp.Ok(new JsonObject { ["policies"] = new JsonObject() }));
+        api.MapGet("", () => IdentityHttp.Ok(new JsonObject()));
+        api.MapGet("/terms", () => IdentityHttp.Ok(new JsonObject { ["policies"] = new JsonObject() }));
         api.MapPost("/terms", async (HttpContext http, IdentityService service, CancellationToken ct) =>
         {
             await RequireUserAsync(http, service, ct);
-            return MatrixHttp.Ok(new JsonObject());
+            return IdentityHttp.Ok(new JsonObject());
         });
 
         api.MapPost("/account/register", async (HttpContext http, IdentityService service, CancellationToken ct) =>
             Answer(await service.RegisterAsync(await http.Request.ReadObjectAsync(ct), ct), token => new JsonObject { ["token"] = token }));
         api.MapGet("/account", async (HttpContext http, IdentityService service, CancellationToken ct) =>
-            MatrixHttp.Ok(new JsonObject { ["user_id"] = await RequireUserAsync(http, service, ct) }));
+            IdentityHttp.Ok(new JsonObject { ["user_id"] = await RequireUserAsync(http, service, ct) }));
         api.MapPost("/account/logout", async (HttpContext http, IdentityService service, CancellationToken ct) =>
         {
             await RequireUserAsync(http, service, ct);
             await service.LogoutAsync(BearerToken(http)!, ct);
-            return MatrixHttp.Ok(new JsonObject());
+            return IdentityHttp.Ok(new JsonObject());
         });
 
         api.MapGet("/hash_details", async (HttpContext http, IdentityService service, CancellationToken ct) =>
         {
             await RequireUserAsync(http, service, ct);
             var details = service.HashDetails();
-            return MatrixHttp.Ok(new JsonObject
+            return IdentityHttp.Ok(new JsonObject
             {
                 ["lookup_pepper"] = details.LookupPepper,
                 ["algorithms"] = new JsonArray(details.Algorithms.Select(a => (JsonNode?)a).ToArray()),
@@ -66,15 +66,15 @@ public static class IdentityServerEndpoints
             });
         });
 
-        api.MapPost("/store-invite", async (HttpContext http, IdentityService service, EmbeddedIdentityServerNames names, CancellationToken ct) =>
+        api.MapPost("/store-invite", async (HttpContext http, IdentityService service, PublicBaseUrl publicBaseUrl, CancellationToken ct) =>
         {
             var caller = await RequireUserAsync(http, service, ct);
             var body = await http.Request.ReadObjectAsync(ct);
             // "Currently, invites may only be issued for 3pids of the email medium" — another is M_UNRECOGNIZED.
             if (body.RequiredString("medium") != Media.Email)
-                return MatrixHttp.Error(new MatrixError(400, "M_UNRECOGNIZED", "Invites may only be issued for the email medium"));
+                return IdentityHttp.Error(new MatrixError(400, "M_UNRECOGNIZED", "Invites may only be issued for the email medium"));
             var invitee = ThirdPartyId.Parse(Media.Email, body.RequiredString("address"));
-            if (!invitee.IsSuccess) return MatrixHttp.Error(invitee.Error!);
+            if (!invitee.IsSuccess) return IdentityHttp.Error(invitee.Error!);
             var request = new StoreInviteRequest(invitee.Value, body.RequiredString("room_id"), body.RequiredString("sender"))
             {
                 RoomAlias = body.OptionalString("room_alias"), RoomAvatarUrl = body.OptionalString("room_avatar_url"),
@@ -82,7 +82,7 @@ public static class IdentityServerEndpoints
                 RoomType = body.OptionalString("room_type"), SenderDisplayName = body.OptionalString("sender_display_name"),
                 SenderAvatarUrl = body.OptionalString("sender_avatar_url"),
             };
-            return Answer(await service.StoreInviteAsync(caller, request, names.PublicBaseUrl, ct), invite => new JsonObject
+            return Answer(await service.StoreInviteAsync(caller, request, publicBaseUrl.Value, ct), invite => new JsonObject
             {
                 ["token"] = invite.Token,
                 ["public_keys"] = new JsonArray(invite.PublicKeys.Select(k => (JsonNode?)new JsonObject
@@ -92,13 +92,13 @@ public static class IdentityServerEndpoints
         });
 
         api.MapGet("/pubkey/isvalid", (HttpContext http, IdentityService service) =>
-            MatrixHttp.Ok(new JsonObject { ["valid"] = service.IsLongTermKeyValid(RequiredQuery(http, "public_key")) }));
+            IdentityHttp.Ok(new JsonObject { ["valid"] = service.IsLongTermKeyValid(RequiredQuery(http, "public_key")) }));
         api.MapGet("/pubkey/ephemeral/isvalid", async (HttpContext http, IdentityService service, CancellationToken ct) =>
-            MatrixHttp.Ok(new JsonObject { ["valid"] = await service.IsEphemeralKeyValidAsync(RequiredQuery(http, "public_key"), ct) }));
+            IdentityHttp.Ok(new JsonObject { ["valid"] = await service.IsEphemeralKeyValidAsync(RequiredQuery(http, "public_key"), ct) }));
         api.MapGet("/pubkey/{keyId}", (string keyId, IdentityService service) =>
             Answer(service.PublicKeyFor(keyId), key => new JsonObject { ["public_key"] = key }));
 
-        api.MapPost("/validate/email/requestToken", async (HttpContext http, IdentityService service, EmbeddedIdentityServerNames names,
+        api.MapPost("/validate/email/requestToken", async (HttpContext http, IdentityService service, PublicBaseUrl publicBaseUrl,
             NextLinkPolicy nextLinks, CancellationToken ct) =>
         {
             await RequireUserAsync(http, service, ct);
@@ -110,10 +110,10 @@ public static class IdentityServerEndpoints
                 _ => throw new MatrixException(MatrixError.BadJson("'send_attempt' must be an integer")),
             };
             var nextLink = body.OptionalString("next_link");
-            if (nextLinks.Check(nextLink) is { } badLink) return MatrixHttp.Error(badLink);
+            if (nextLinks.Check(nextLink) is { } badLink) return IdentityHttp.Error(badLink);
             // The link in the e-mail starts with the configured public URL: the Host header is the client's to choose.
             var result = await service.RequestEmailTokenAsync(body.RequiredString("client_secret"), body.RequiredString("email"),
-                sendAttempt, nextLink, names.PublicBaseUrl, ct);
+                sendAttempt, nextLink, publicBaseUrl.Value, ct);
             return Answer(result, sid => new JsonObject { ["sid"] = sid });
         });
         api.MapPost("/validate/email/submitToken", async (HttpContext http, IdentityService service, CancellationToken ct) =>
@@ -178,5 +178,5 @@ public static class IdentityServerEndpoints
         http.Request.Query[name].ToString() is { Length: > 0 } value ? value : throw new MatrixException(MatrixError.MissingParam(name));
 
     private static IResult Answer<T>(Result<T> result, Func<T, JsonObject> body) =>
-        result.IsSuccess ? MatrixHttp.Ok(body(result.Value)) : MatrixHttp.Error(result.Error!);
+        result.IsSuccess ? IdentityHttp.Ok(body(result.Value)) : IdentityHttp.Error(result.Error!);
 }

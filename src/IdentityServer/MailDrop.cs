@@ -1,23 +1,22 @@
 using System.Globalization;
 using System.Text;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
-using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using NodaTime.Text;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.IdentityServer;
 
 /// <summary>
-/// The embedded identity server's outgoing mail: each message is written as one RFC 5322 <c>.eml</c> file in the mail
-/// drop folder (default <c>.data/maildrop/</c>). A validation e-mail's body holds the token on a line of its own,
+/// The identity server's outgoing mail: each message is written as one RFC 5322 <c>.eml</c> file in the mail
+/// drop folder (<see cref="IdentityServerOptions.MailDrop"/> under the data directory; embedded, <c>.data/maildrop/</c>). A validation e-mail's body holds the token on a line of its own,
 /// <c>Token: &lt;token&gt;</c>, so a person (or a script: <c>grep '^Token:'</c>) can read it from the file. The files hold
 /// secrets (a validation token proves an address), so on Unix the folder is <c>0700</c> and each file <c>0600</c>, and
 /// the log names only the kind and the file, never the body.
 /// </summary>
-public sealed class MailDrop(IOptions<MatrixRoomsOptions> options, IClock clock, ILogger<MailDrop> logger)
+public sealed class MailDrop(IOptions<IdentityServerOptions> options, IClock clock, ILogger<MailDrop> logger)
 {
-    public string Folder => Path.Combine(options.Value.ResolveDataDirectory(), options.Value.IdentityServer.MailDrop);
+    public string Folder => Path.Combine(options.Value.ResolveDataDirectory(), options.Value.MailDrop);
 
     /// <summary>Writes the message and returns the file's path.</summary>
     public async Task<string> SendAsync(ThirdPartyId to, string kind, string subject, string body, CancellationToken ct)
@@ -25,13 +24,13 @@ public sealed class MailDrop(IOptions<MatrixRoomsOptions> options, IClock clock,
         CreatePrivateFolder(Folder);
         var now = clock.GetCurrentInstant();
         var id = Guid.NewGuid().ToString("N");
-        var from = $"identity@{options.Value.ServerName}";
+        var from = $"identity@{options.Value.EffectiveServerName}";
         var message = new StringBuilder()
             .Append("From: Matrix.Rooms identity server <").Append(from).Append(">\r\n")
             .Append("To: ").Append(to.Address).Append("\r\n")
             .Append("Subject: ").Append(subject).Append("\r\n")
             .Append("Date: ").Append(now.ToDateTimeOffset().ToString("r", CultureInfo.InvariantCulture)).Append("\r\n")
-            .Append("Message-ID: <").Append(id).Append('@').Append(options.Value.ServerName).Append(">\r\n")
+            .Append("Message-ID: <").Append(id).Append('@').Append(options.Value.EffectiveServerName).Append(">\r\n")
             .Append("X-Matrix-Rooms-Mail: ").Append(kind).Append("\r\n")
             .Append("MIME-Version: 1.0\r\n")
             .Append("Content-Type: text/plain; charset=utf-8\r\n")

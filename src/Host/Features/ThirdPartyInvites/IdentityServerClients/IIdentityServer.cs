@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Errors;
-using Matrix.Rooms.Domain.ThirdPartyInvites;
+using Matrix.Rooms.IdentityServer;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 
 /// <summary>
 /// The port through which the homeserver uses an identity server (identity service API v2, the calls the
@@ -27,23 +27,6 @@ public interface IIdentityServer
     /// <summary><c>POST /3pid/bind</c>: the signed association.</summary>
     Task<JsonObject> BindAsync(string? accessToken, string sid, string clientSecret, string mxid, CancellationToken ct);
 }
-
-public sealed record HashDetails(string LookupPepper, IReadOnlyList<string> Algorithms);
-
-/// <summary><c>POST /store-invite</c>'s request (required fields first, then the optional ones for the e-mail).</summary>
-public sealed record StoreInviteRequest(ThirdPartyId Invitee, string RoomId, string Sender)
-{
-    public string? RoomAlias { get; init; }
-    public string? RoomAvatarUrl { get; init; }
-    public string? RoomJoinRules { get; init; }
-    public string? RoomName { get; init; }
-    public string? RoomType { get; init; }
-    public string? SenderDisplayName { get; init; }
-    public string? SenderAvatarUrl { get; init; }
-}
-
-/// <summary><c>POST /store-invite</c>'s answer: the token, the keys (long-term first, then ephemeral) and the redacted display name.</summary>
-public sealed record StoredInvite(string Token, IReadOnlyList<InvitePublicKey> PublicKeys, string DisplayName);
 
 public enum IdentityServerFailure
 {

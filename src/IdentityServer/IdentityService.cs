@@ -5,26 +5,24 @@ using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
-using Matrix.Rooms.Host.Features.Accounts;
-using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.Options;
 using NodaTime;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.IdentityServer;
 
 /// <summary>
-/// The embedded identity server (identity service API v2 subset): hashed lookup, invitation storage, public keys,
+/// The identity server (identity service API v2 subset): hashed lookup, invitation storage, public keys,
 /// e-mail validation through the mail drop, bind/unbind with the <c>/3pid/onbind</c> notification, and OpenID
-/// account registration. Its HTTP face is <see cref="IdentityServerEndpoints"/>; the homeserver uses it in process
-/// through <see cref="EmbeddedIdentityServer"/>. Every operation answers a value or the spec's Matrix error.
+/// account registration. Its HTTP face is <see cref="IdentityServerEndpoints"/>; a homeserver it is embedded in may also
+/// call it in process, with the same checks. Every operation answers a value or the spec's Matrix error.
 /// </summary>
 public sealed class IdentityService(
-    IDocumentStore store,
+    IIdentityStore store,
     IdentityKeyStore keys,
     MailDrop mail,
     HomeserverClient homeservers,
     IClock clock,
-    IOptions<MatrixRoomsOptions> options,
+    IOptions<IdentityServerOptions> options,
     ILogger<IdentityService> logger)
 {
     /// <summary>"Sessions are time-limited … within a 24-hour period since its most recent modification."</summary>
@@ -36,7 +34,7 @@ public sealed class IdentityService(
     private const int MaxLookupAddresses = 10_000;
 
     /// <summary>The entity name in this server's signatures.</summary>
-    public string Name => options.Value.ServerName;
+    public string Name => options.Value.EffectiveServerName;
 
     public string PublicKeyId => keys.SigningKey.KeyId;
     public string PublicKey => keys.SigningKey.PublicKeyBase64;
@@ -317,19 +315,15 @@ public sealed class IdentityService(
     // ── Access tokens (OpenID) ──────────────────────────────────────────────────────────────────────────────────
 
     /// <summary>
-    /// The user behind an identity-server token: one issued by <see cref="RegisterAsync"/>, or — as the embedded
-    /// server of this homeserver — the homeserver's own (non-guest) access token.
+    /// The user behind an identity-server token: one issued by <see cref="RegisterAsync"/>, or — embedded only — an
+    /// access token of the homeserver it is embedded in (asked through <see cref="IEmbeddingHomeserver"/>).
     /// </summary>
     public async Task<string?> UserOfTokenAsync(string token, CancellationToken ct)
     {
-        await using var session = store.QuerySession();
-        var hash = AccessTokens.HashOf(token);
-        var batch = session.CreateBatchQuery();
-        var issued = batch.Load<IdentityAccessToken>(hash);
-        var homeserver = batch.Load<AccessTokenRecord>(hash);
-        await batch.Execute(ct);
-        if (await issued is { } i) return i.UserId;
-        return await homeserver is { IsGuest: false } h ? h.UserId : null;
+        await using (var session = store.QuerySession())
+            if (await session.LoadAsync<IdentityAccessToken>(TokenHash.Of(token), ct) is { } issued)
+                return issued.UserId;
+        return await homeservers.UserOfHomeserverAccessTokenAsync(token, ct);
     }
 
     /// <summary><c>POST /account/register</c>: the OpenID token is checked with its homeserver; a new identity-server token is issued.</summary>
@@ -346,7 +340,7 @@ public sealed class IdentityService(
 
         var token = "mis_" + RandomString(32);
         await using var session = store.LightweightSession();
-        session.Store(new IdentityAccessToken { Id = AccessTokens.HashOf(token), UserId = userId.Value, CreatedAt = clock.GetCurrentInstant() });
+        session.Store(new IdentityAccessToken { Id = TokenHash.Of(token), UserId = userId.Value, CreatedAt = clock.GetCurrentInstant() });
         await session.SaveChangesAsync(ct);
         return token;
     }
@@ -354,7 +348,7 @@ public sealed class IdentityService(
     public async Task LogoutAsync(string token, CancellationToken ct)
     {
         await using var session = store.LightweightSession();
-        session.Delete<IdentityAccessToken>(AccessTokens.HashOf(token));
+        session.Delete<IdentityAccessToken>(TokenHash.Of(token));
         await session.SaveChangesAsync(ct);
     }
 

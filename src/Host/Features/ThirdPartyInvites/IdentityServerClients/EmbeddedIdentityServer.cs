@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Errors;
+using Matrix.Rooms.IdentityServer;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 
 /// <summary>
-/// The in-process adapter: the homeserver calls the embedded <see cref="IdentityService"/> directly, with the same
-/// checks its HTTP endpoints make. A token, when given, must be one the embedded server accepts (the homeserver's own
-/// access tokens or one it issued through OpenID); without one the homeserver itself is asking on its user's behalf
-/// (the seed's v1 form has no <c>id_access_token</c>).
+/// The in-process adapter: the homeserver calls the embedded <see cref="IdentityService"/> (project
+/// Matrix.Rooms.IdentityServer) directly, with the same checks its HTTP endpoints make. A token, when given, must be
+/// one the embedded server accepts (the homeserver's own access tokens or one it issued through OpenID); without one
+/// the homeserver itself is asking on its user's behalf (the seed's v1 form has no <c>id_access_token</c>).
 /// </summary>
 public sealed class EmbeddedIdentityServer(string name, IdentityService service, EmbeddedIdentityServerNames names) : IIdentityServer
 {

@@ -4,44 +4,34 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Identifiers;
-using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.Options;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.IdentityServer;
 
 /// <summary>
-/// What the homeserver does when an identity server reports a bind (server-server API <c>/3pid/onbind</c>).
-/// Implemented by the third-party-invite feature; the embedded identity server calls it in process for its own users.
-/// </summary>
-public interface IThirdPartyBindReceiver
-{
-    /// <summary>Exchanges each invite in the notification; null when all went through, else the last refusal.</summary>
-    Task<MatrixError?> OnBindAsync(JsonObject notification, CancellationToken ct);
-}
-
-/// <summary>
-/// The embedded identity server's calls to homeservers: the <c>/3pid/onbind</c> notification and OpenID
-/// <c>userinfo</c>. Its own homeserver (the Host's server name) is called in process; other homeservers only when
-/// listed in <see cref="IdentityServerOptions.Homeservers"/> — a user ID's server name alone never makes the identity
-/// server contact a host.
+/// The identity server's calls to homeservers: the <c>/3pid/onbind</c> notification and OpenID <c>userinfo</c>. The
+/// homeserver it is embedded in (<see cref="IEmbeddingHomeserver"/>) is called in process; other homeservers only over
+/// HTTP and only when listed in <see cref="IdentityServerOptions.Homeservers"/> — a user ID's server name alone never
+/// makes the identity server contact a host.
 /// </summary>
 public sealed class HomeserverClient(
-    IOptions<MatrixRoomsOptions> options,
-    IServiceProvider services,
+    IOptions<IdentityServerOptions> options,
     IHttpClientFactory httpClients,
-    ILogger<HomeserverClient> logger)
+    ILogger<HomeserverClient> logger,
+    IEmbeddingHomeserver? embedding = null)
 {
+    /// <summary>Outbound calls never follow redirects: a homeserver must not be able to send this server to another host.</summary>
+    public const string HttpClientName = "matrix-identity-server-outbound";
+
     /// <summary>Delivers the notification; true when the homeserver processed it (even if it refused some invites).</summary>
     public async Task<bool> NotifyBindAsync(string mxid, JsonObject notification, CancellationToken ct)
     {
         var server = UserId.ServerOf(mxid) ?? "";
-        if (string.Equals(server, options.Value.ServerName, StringComparison.OrdinalIgnoreCase))
+        if (IsEmbedding(server))
         {
-            var receiver = services.GetService<IThirdPartyBindReceiver>();
-            if (receiver is null) return false;
             try
             {
-                var refused = await receiver.OnBindAsync(notification, ct);
+                var refused = await embedding!.OnBindAsync(notification, ct);
                 if (refused is not null) logger.LogWarning("The homeserver refused invites on bind of {Mxid}: {Error}", mxid, refused);
                 return refused is null or { Status: < 500 };
             }
@@ -76,9 +66,9 @@ public sealed class HomeserverClient(
     /// <summary>OpenID: asks <paramref name="serverName"/> whose token this is (<c>GET /_matrix/federation/v1/openid/userinfo</c>).</summary>
     public async Task<Result<string>> UserOfOpenIdTokenAsync(string serverName, string token, CancellationToken ct)
     {
-        if (string.Equals(serverName, options.Value.ServerName, StringComparison.OrdinalIgnoreCase))
+        if (IsEmbedding(serverName))
         {
-            var userId = await services.GetRequiredService<OpenIdTokens>().UserOfAsync(token, ct);
+            var userId = await embedding!.UserOfOpenIdTokenAsync(token, ct);
             return userId is null ? Unauthorized() : userId;
         }
         if (BaseUri(serverName) is not { } baseUri)
@@ -86,8 +76,8 @@ public sealed class HomeserverClient(
         try
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(TimeSpan.FromSeconds(options.Value.IdentityServer.TimeoutSeconds));
-            var http = httpClients.CreateClient(IdentityServers.HttpClientName);
+            cts.CancelAfter(TimeSpan.FromSeconds(options.Value.TimeoutSeconds));
+            var http = httpClients.CreateClient(HttpClientName);
             using var response = await http.GetAsync(
                 new Uri(baseUri, $"_matrix/federation/v1/openid/userinfo?access_token={Uri.EscapeDataString(token)}"), cts.Token);
             if (!response.IsSuccessStatusCode) return Unauthorized();
@@ -101,10 +91,17 @@ public sealed class HomeserverClient(
         }
     }
 
+    /// <summary>Embedded only: the user behind one of the embedding homeserver's own access tokens, else null.</summary>
+    public Task<string?> UserOfHomeserverAccessTokenAsync(string token, CancellationToken ct) =>
+        embedding is null ? Task.FromResult<string?>(null) : embedding.UserOfAccessTokenAsync(token, ct);
+
+    private bool IsEmbedding(string serverName) =>
+        embedding is not null && string.Equals(serverName, embedding.ServerName, StringComparison.OrdinalIgnoreCase);
+
     private static MatrixError Unauthorized() => new(401, "M_UNAUTHORIZED", "The OpenID token is not valid");
 
     private Uri? BaseUri(string serverName) =>
-        options.Value.IdentityServer.Homeservers
+        options.Value.Homeservers
             .FirstOrDefault(h => string.Equals(h.ServerName, serverName, StringComparison.OrdinalIgnoreCase)) is { } known
             ? new Uri((string.IsNullOrEmpty(known.BaseUrl) ? $"https://{known.ServerName}" : known.BaseUrl).TrimEnd('/') + "/")
             : null;
@@ -112,9 +109,9 @@ public sealed class HomeserverClient(
     private async Task<HttpStatusCode> SendAsync(HttpMethod method, Uri url, JsonObject body, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(TimeSpan.FromSeconds(options.Value.IdentityServer.TimeoutSeconds * 3));
+        cts.CancelAfter(TimeSpan.FromSeconds(options.Value.TimeoutSeconds * 3));
         using var request = new HttpRequestMessage(method, url) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-        using var response = await httpClients.CreateClient(IdentityServers.HttpClientName).SendAsync(request, cts.Token);
+        using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, cts.Token);
         return response.StatusCode;
     }
 }

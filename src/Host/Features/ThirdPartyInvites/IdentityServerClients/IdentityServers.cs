@@ -1,19 +1,18 @@
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using Matrix.Rooms.IdentityServer;
 using Microsoft.Extensions.Options;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 
 /// <summary>
 /// The names the embedded identity server answers to: the Host's server name, <c>localhost</c>, each address the Host
 /// serves on (for a loopback or wildcard address also as <c>localhost:port</c> and <c>127.0.0.1:port</c>), and
-/// <see cref="IdentityServerOptions.EmbeddedNames"/>. With the defaults: <c>localhost</c>, <c>localhost:8008</c>,
+/// <see cref="IdentityServerClientOptions.EmbeddedNames"/>. With the defaults: <c>localhost</c>, <c>localhost:8008</c>,
 /// <c>127.0.0.1:8008</c>.
 /// </summary>
-public sealed class EmbeddedIdentityServerNames(IOptions<MatrixRoomsOptions> options, IServiceProvider services)
+public sealed class EmbeddedIdentityServerNames(IOptions<MatrixRoomsOptions> options, PublicBaseUrl publicBaseUrl)
 {
     public bool Enabled => options.Value.IdentityServer.Embedded;
 
@@ -23,9 +22,9 @@ public sealed class EmbeddedIdentityServerNames(IOptions<MatrixRoomsOptions> opt
         {
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { options.Value.ServerName, "localhost" };
             foreach (var name in options.Value.IdentityServer.EmbeddedNames) names.Add(name);
-            foreach (var address in ServedAddresses())
+            foreach (var address in publicBaseUrl.ServedAddresses())
             {
-                if (!TrySplit(address, out _, out var host, out var port)) continue;
+                if (!global::Matrix.Rooms.IdentityServer.PublicBaseUrl.TrySplit(address, out _, out var host, out var port)) continue;
                 names.Add(port is null ? host : $"{host}:{port}");
                 if (port is not null && host is "127.0.0.1" or "[::1]" or "localhost" or "0.0.0.0" or "[::]" or "+" or "*")
                 {
@@ -39,49 +38,13 @@ public sealed class EmbeddedIdentityServerNames(IOptions<MatrixRoomsOptions> opt
 
     public bool IsEmbedded(string authority) => Enabled && Names.Contains(authority);
 
-    /// <summary>The base URL for <c>key_validity_url</c> when the embedded server is called in process.</summary>
-    public string PublicBaseUrl
-    {
-        get
-        {
-            if (options.Value.IdentityServer.PublicBaseUrl is { Length: > 0 } configured) return configured.TrimEnd('/');
-            foreach (var address in ServedAddresses())
-                if (TrySplit(address, out var scheme, out var host, out var port))
-                    return host is "0.0.0.0" or "[::]" or "+" or "*"
-                        ? $"{scheme}://localhost{(port is null ? "" : ":" + port)}"
-                        : $"{scheme}://{host}{(port is null ? "" : ":" + port)}";
-            return "http://localhost:8008";
-        }
-    }
-
-    private IEnumerable<string> ServedAddresses() =>
-        services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-
-    /// <summary>Splits <c>scheme://host[:port][/…]</c>, also for the wildcard hosts Kestrel accepts (<c>+</c>, <c>*</c>).</summary>
-    private static bool TrySplit(string url, out string scheme, out string host, out string? port)
-    {
-        scheme = host = "";
-        port = null;
-        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd <= 0) return false;
-        scheme = url[..schemeEnd];
-        var rest = url[(schemeEnd + 3)..];
-        var slash = rest.IndexOf('/');
-        if (slash >= 0) rest = rest[..slash];
-        var colon = rest.LastIndexOf(':');
-        if (colon > 0 && colon > rest.LastIndexOf(']'))
-        {
-            host = rest[..colon].ToLowerInvariant();
-            port = rest[(colon + 1)..];
-        }
-        else host = rest.ToLowerInvariant();
-        return host.Length > 0;
-    }
+    /// <summary>The embedded server's public base URL, for <c>key_validity_url</c> when it is called in process.</summary>
+    public string PublicBaseUrl => publicBaseUrl.Value;
 }
 
 /// <summary>
 /// The trusted list: which <c>id_server</c> names the homeserver will talk to, and how. The embedded server (by any of
-/// its names) is called in process; each <see cref="IdentityServerOptions.Trusted"/> server over HTTP; anything else is
+/// its names) is called in process; each <see cref="IdentityServerClientOptions.Trusted"/> server over HTTP; anything else is
 /// refused with <c>403 M_SERVER_NOT_TRUSTED</c> before any request is made, because the homeserver must never call an
 /// arbitrary host a client names. The same list decides which <c>key_validity_url</c>s may be fetched.
 /// </summary>

@@ -1,6 +1,6 @@
 using NodaTime;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.IdentityServer;
 
 // The embedded identity server's own records. They live in the Host's database beside the homeserver's, but nothing
 // on the client-server side reads them: an address appears here and nowhere a room member can see.

@@ -1,17 +1,16 @@
 using System.Security.Cryptography;
 using Matrix.Rooms.Domain.Crypto;
-using Matrix.Rooms.Host.Infrastructure;
 using Microsoft.Extensions.Options;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.IdentityServer;
 
 /// <summary>
-/// The embedded identity server's long-term ed25519 signing key (key ID <c>ed25519:0</c>) and its lookup pepper,
+/// The identity server's long-term ed25519 signing key (key ID <c>ed25519:0</c>) and its lookup pepper,
 /// generated on first use and persisted under the data directory (<c>identity/ed25519_0.key</c>, the 32-byte seed in
 /// unpadded Base64; <c>identity/lookup_pepper</c>), owner-readable only. Several processes sharing the data directory
 /// agree on one key: the first to write wins and the others read it.
 /// </summary>
-public sealed class IdentityKeyStore(IOptions<MatrixRoomsOptions> options, ILogger<IdentityKeyStore> logger) : IDisposable
+public sealed class IdentityKeyStore(IOptions<IdentityServerOptions> options, ILogger<IdentityKeyStore> logger) : IDisposable
 {
     public const string KeyName = "0";
 
@@ -26,7 +25,7 @@ public sealed class IdentityKeyStore(IOptions<MatrixRoomsOptions> options, ILogg
 
     public string KeyFile => Path.Combine(Folder(options.Value), $"ed25519_{KeyName}.key");
 
-    private static string Folder(MatrixRoomsOptions options) => Path.Combine(options.ResolveDataDirectory(), "identity");
+    private static string Folder(IdentityServerOptions options) => Path.Combine(options.ResolveDataDirectory(), "identity");
 
     private static Ed25519SigningKey LoadKey(string folder, ILogger logger)
     {

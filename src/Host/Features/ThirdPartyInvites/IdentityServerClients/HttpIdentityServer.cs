@@ -4,8 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
+using Matrix.Rooms.IdentityServer;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 
 /// <summary>
 /// The HTTP adapter: an external identity server speaking the identity service API v2 under

@@ -7,7 +7,7 @@ using Matrix.Rooms.Host.Infrastructure.Http;
 using Microsoft.Extensions.Options;
 using NodaTime;
 
-namespace Matrix.Rooms.Host.IdentityServer;
+namespace Matrix.Rooms.Host.Features.OpenId;
 
 /// <summary>An OpenID token the homeserver issued (stored by its SHA-256).</summary>
 public sealed record OpenIdTokenRecord
@@ -20,7 +20,8 @@ public sealed record OpenIdTokenRecord
 /// <summary>
 /// The homeserver's half of the OpenID handshake identity servers use to issue their own tokens (client-server API
 /// <c>POST /user/{userId}/openid/request_token</c>; server-server API <c>GET /openid/userinfo</c>). The identity
-/// server's half is <see cref="IdentityService.RegisterAsync"/>.
+/// server's half is its <c>POST /_matrix/identity/v2/account/register</c> (project Matrix.Rooms.IdentityServer), which
+/// asks <c>userinfo</c> whose token it was given — in process when embedded (<see cref="ThirdPartyInvites.EmbeddingHomeserver"/>).
 /// </summary>
 public sealed class OpenIdTokens(IDocumentStore store, IClock clock)
 {
