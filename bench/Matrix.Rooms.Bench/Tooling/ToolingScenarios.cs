@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using JasperFx.Events;
 using Marten;
-using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Postgres;
 using Matrix.Rooms.Host.Tooling;
 using Matrix.Rooms.Host.Tooling.Rebuild;
 using Matrix.Rooms.Host.Tooling.Replay;

@@ -13,6 +13,7 @@ using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Logging;
 using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Postgres;
 using Matrix.Rooms.Host.Tooling;
 using Matrix.Rooms.Projections;
 using Microsoft.Extensions.Options;

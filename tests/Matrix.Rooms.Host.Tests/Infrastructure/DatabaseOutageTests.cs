@@ -4,7 +4,7 @@ using Alba;
 using Marten;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
-using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Postgres;
 using Matrix.Rooms.Host.Tests.Reliability;
 using Matrix.Rooms.Host.Tests.Support;
 using Matrix.Rooms.Host.Tooling.Rebuild;

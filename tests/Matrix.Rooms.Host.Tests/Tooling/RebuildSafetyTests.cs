@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Alba;
 using Marten;
-using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Postgres;
 using Matrix.Rooms.Host.Tests.Support;
 using Matrix.Rooms.Host.Tooling.Rebuild;
 using Matrix.Rooms.Host.Tooling.Replay;

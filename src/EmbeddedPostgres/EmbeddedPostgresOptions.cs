@@ -1,4 +1,4 @@
-namespace Matrix.Rooms.Host.Infrastructure.Postgres;
+namespace Matrix.Rooms.Postgres;
 
 /// <summary>Settings for the private PostgreSQL cluster used when no connection string is configured.</summary>
 public sealed record EmbeddedPostgresOptions

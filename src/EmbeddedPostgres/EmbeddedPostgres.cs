@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Matrix.Rooms.Host.Infrastructure.Postgres;
+namespace Matrix.Rooms.Postgres;
 
 /// <summary>
 /// A private PostgreSQL cluster run from the binaries installed on the machine: initdb once, then pg_ctl start on a
