@@ -4,7 +4,9 @@ using Marten;
 using Marten.Exceptions;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Guests;
+using Matrix.Rooms.Host.Commands;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
@@ -14,7 +16,6 @@ using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Logging;
 using Matrix.Rooms.Host.Infrastructure.Postgres;
 using Matrix.Rooms.Postgres;
-using Matrix.Rooms.Host.Tooling;
 using Matrix.Rooms.Projections;
 using Microsoft.Extensions.Options;
 using NodaTime;
@@ -45,14 +46,16 @@ public static class HostRegistration
         builder.Services.AddScoped<RoomReader>();
         builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
-        builder.AddMatrixRoomsTooling();
+        builder.AddRoomsAdmin();
+        builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
         builder.Services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
-                options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString,
-                    sp.GetRequiredService<IConfiguration>()["MatrixRooms:Schema"]);
+                var configuration = sp.GetRequiredService<IConfiguration>();
+                options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString, configuration["MatrixRooms:Schema"])
+                    .UseProjectionVersions(configuration);
                 // Quick append: every append names its expected version, so Marten need not read the stream first.
                 options.Events.AppendMode = EventAppendMode.Quick;
                 options.Schema.For<Account>();
