@@ -5,6 +5,8 @@ using Marten;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Projections.Documents;
 using Matrix.Rooms.Projections.Projections;
+using Matrix.Rooms.Projections.TimeTravel;
+using Microsoft.Extensions.Configuration;
 using NodaTime;
 using NodaTime.Serialization.SystemTextJson;
 using Weasel.Core;
@@ -44,8 +46,23 @@ public static class MatrixRoomsStore
         options.Projections.Add(new VisibilityTimelineProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new EventLocationProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new ThirdPartyInviteProjection(), ProjectionLifecycle.Inline);
+        // Time travel (the admin API, room-state, the rebuild's verification): folded on demand, never stored.
+        options.Projections.Add(new RoomSnapshotProjection(), ProjectionLifecycle.Live);
         options.UseVersionedProjectionTables();
         return options;
+    }
+
+    /// <summary>
+    /// Projection versions raised by configuration (<c>MatrixRooms:ProjectionVersions:&lt;name&gt;</c>, e.g. to rehearse a
+    /// blue/green rebuild), each with tables of its own (<see cref="UseVersionedProjectionTables"/>).
+    /// </summary>
+    public static StoreOptions UseProjectionVersions(this StoreOptions options, IConfiguration? configuration)
+    {
+        var versions = configuration?.GetSection("MatrixRooms:ProjectionVersions");
+        foreach (var projection in options.Projections.All.OfType<ProjectionBase>())
+            if (uint.TryParse(versions?[projection.Name], out var version) && version > projection.Version)
+                projection.Version = version;
+        return options.UseVersionedProjectionTables();
     }
 
     /// <summary>

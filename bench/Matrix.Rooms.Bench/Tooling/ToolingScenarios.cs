@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using JasperFx.Events;
 using Marten;
-using Matrix.Rooms.Host.Infrastructure.Postgres;
-using Matrix.Rooms.Host.Tooling;
-using Matrix.Rooms.Host.Tooling.Rebuild;
-using Matrix.Rooms.Host.Tooling.Replay;
-using Matrix.Rooms.Host.Tooling.Seeding;
-using Matrix.Rooms.Host.Tooling.TimeTravel;
-using Matrix.Rooms.Host.Tooling.Transfer;
+using Matrix.Rooms.Postgres;
 using Matrix.Rooms.Projections;
+using Matrix.Rooms.Projections.TimeTravel;
+using Matrix.Rooms.Tooling;
+using Matrix.Rooms.Tooling.Rebuild;
+using Matrix.Rooms.Tooling.Replay;
+using Matrix.Rooms.Tooling.Seeding;
+using Matrix.Rooms.Tooling.Transfer;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodaTime;
@@ -195,7 +195,7 @@ public static class ToolingScenarios
 
     private static DocumentStore NewStore(string connection) => DocumentStore.For(options =>
     {
-        options.AddMatrixRooms(connection).AddMatrixRoomsTooling();
+        options.AddMatrixRooms(connection);
         options.Events.AppendMode = EventAppendMode.Rich;
     });
 

@@ -4,7 +4,9 @@ using Marten;
 using Marten.Exceptions;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Guests;
+using Matrix.Rooms.Host.Commands;
 using Matrix.Rooms.Host.Features.Accounts;
+using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
@@ -13,7 +15,7 @@ using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Logging;
 using Matrix.Rooms.Host.Infrastructure.Postgres;
-using Matrix.Rooms.Host.Tooling;
+using Matrix.Rooms.Postgres;
 using Matrix.Rooms.Projections;
 using Microsoft.Extensions.Options;
 using NodaTime;
@@ -46,14 +48,16 @@ public static class HostRegistration
         builder.Services.AddMatrixAuthentication();
         builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
-        builder.AddMatrixRoomsTooling();
+        builder.AddRoomsAdmin();
+        builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
         builder.Services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
-                options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString,
-                    sp.GetRequiredService<IConfiguration>()["MatrixRooms:Schema"]);
+                var configuration = sp.GetRequiredService<IConfiguration>();
+                options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString, configuration["MatrixRooms:Schema"])
+                    .UseProjectionVersions(configuration);
                 // Quick append: every append names its expected version, so Marten need not read the stream first.
                 options.Events.AppendMode = EventAppendMode.Quick;
                 options.Schema.For<Account>();

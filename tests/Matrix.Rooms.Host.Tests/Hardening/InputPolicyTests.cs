@@ -2,10 +2,10 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Tests.Support;
 using Wolverine;
-using Matrix.Rooms.Host.Tooling;
 
 namespace Matrix.Rooms.Host.Tests.Hardening;
 

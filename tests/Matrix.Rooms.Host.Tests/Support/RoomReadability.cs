@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Marten;
-using Matrix.Rooms.Host.Tooling;
-using Matrix.Rooms.Host.Tooling.Transfer;
+using Matrix.Rooms.Host.Features.Admin;
+using Matrix.Rooms.Tooling.Transfer;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Matrix.Rooms.Host.Tests.Support;

@@ -1,4 +1,4 @@
-using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Postgres;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Matrix.Rooms.Host.Tests.Support;

@@ -3,9 +3,9 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
 using Matrix.Rooms.Domain.Events;
-using Matrix.Rooms.Host.Tooling.Rebuild;
-using Matrix.Rooms.Host.Tooling.Seeding;
 using Matrix.Rooms.Projections.Documents;
+using Matrix.Rooms.Tooling.Rebuild;
+using Matrix.Rooms.Tooling.Seeding;
 
 namespace Matrix.Rooms.Host.Tests.Tooling;
 

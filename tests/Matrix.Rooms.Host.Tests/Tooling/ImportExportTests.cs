@@ -1,11 +1,11 @@
 using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Host.Tests.Support;
-using Matrix.Rooms.Host.Tooling.Rebuild;
-using Matrix.Rooms.Host.Tooling.Seeding;
-using Matrix.Rooms.Host.Tooling.TimeTravel;
-using Matrix.Rooms.Host.Tooling.Transfer;
 using Matrix.Rooms.Projections.Documents;
+using Matrix.Rooms.Projections.TimeTravel;
+using Matrix.Rooms.Tooling.Rebuild;
+using Matrix.Rooms.Tooling.Seeding;
+using Matrix.Rooms.Tooling.Transfer;
 
 namespace Matrix.Rooms.Host.Tests.Tooling;
 

@@ -1,14 +1,14 @@
-using Matrix.Rooms.Domain.Events;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Alba;
 using Marten;
-using Matrix.Rooms.Host.Infrastructure.Postgres;
+using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Host.Tests.Support;
-using Matrix.Rooms.Host.Tooling.Rebuild;
-using Matrix.Rooms.Host.Tooling.Replay;
-using Matrix.Rooms.Host.Tooling.Seeding;
+using Matrix.Rooms.Postgres;
+using Matrix.Rooms.Tooling.Rebuild;
+using Matrix.Rooms.Tooling.Replay;
+using Matrix.Rooms.Tooling.Seeding;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 

@@ -4,12 +4,12 @@ using Marten;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Rooms;
-using Matrix.Rooms.Host.Tooling.Rebuild;
-using Matrix.Rooms.Host.Tooling.Replay;
-using Matrix.Rooms.Host.Tooling.Seeding;
 using Matrix.Rooms.Host.Tests.Support;
 using Matrix.Rooms.Projections;
 using Matrix.Rooms.Projections.Documents;
+using Matrix.Rooms.Tooling.Rebuild;
+using Matrix.Rooms.Tooling.Replay;
+using Matrix.Rooms.Tooling.Seeding;
 using Npgsql;
 
 namespace Matrix.Rooms.Host.Tests.Tooling;
@@ -128,8 +128,8 @@ public sealed class RebuildTests(ToolingFixture fixture)
             for (var i = 0; !stop.IsCancellationRequested && i < 400; i++)
             {
                 var room = seeded.RoomIds[i % seeded.RoomIds.Count];
-                var creator = (await fixture.Service<Matrix.Rooms.Host.Tooling.TimeTravel.RoomTimeTravel>()
-                    .StateAtAsync(room, Matrix.Rooms.Host.Tooling.TimeTravel.RoomPoint.Latest)).Value.Creator!;
+                var creator = (await fixture.Service<Matrix.Rooms.Projections.TimeTravel.RoomTimeTravel>()
+                    .StateAtAsync(room, Matrix.Rooms.Projections.TimeTravel.RoomPoint.Latest)).Value.Creator!;
                 try
                 {
                     var result = await bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent
@@ -205,8 +205,8 @@ public sealed class RebuildTests(ToolingFixture fixture)
         {
             var room = seeded.RoomIds[i % 2];
             var user = $"@follower{i}_{Guid.NewGuid():N}"[..24] + ":localhost";
-            var creator = (await fixture.Service<Matrix.Rooms.Host.Tooling.TimeTravel.RoomTimeTravel>()
-                .StateAtAsync(room, Matrix.Rooms.Host.Tooling.TimeTravel.RoomPoint.Latest)).Value.Creator!;
+            var creator = (await fixture.Service<Matrix.Rooms.Projections.TimeTravel.RoomTimeTravel>()
+                .StateAtAsync(room, Matrix.Rooms.Projections.TimeTravel.RoomPoint.Latest)).Value.Creator!;
             (await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = room, Sender = creator, UserId = user })).Error.Should().BeNull();
             joined.Add(user);
             await Task.Delay(300);

@@ -2,8 +2,8 @@ using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
-using Matrix.Rooms.Host.Tooling.Seeding;
-using Matrix.Rooms.Host.Tooling.TimeTravel;
+using Matrix.Rooms.Projections.TimeTravel;
+using Matrix.Rooms.Tooling.Seeding;
 
 namespace Matrix.Rooms.Host.Tests.Tooling;
 

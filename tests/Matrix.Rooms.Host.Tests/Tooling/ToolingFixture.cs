@@ -1,12 +1,12 @@
 using Alba;
 using Marten;
 using Matrix.Rooms.Host.Tests.Support;
-using Matrix.Rooms.Host.Tooling;
-using Matrix.Rooms.Host.Tooling.Rebuild;
-using Matrix.Rooms.Host.Tooling.Replay;
-using Matrix.Rooms.Host.Tooling.Seeding;
-using Matrix.Rooms.Host.Tooling.Transfer;
 using Matrix.Rooms.Projections;
+using Matrix.Rooms.Tooling;
+using Matrix.Rooms.Tooling.Rebuild;
+using Matrix.Rooms.Tooling.Replay;
+using Matrix.Rooms.Tooling.Seeding;
+using Matrix.Rooms.Tooling.Transfer;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -41,7 +41,8 @@ public sealed class ToolingFixture : IAsyncLifetime
 
     public IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
     public IMessageBus Bus => Host.Services.CreateScope().ServiceProvider.GetRequiredService<IMessageBus>();
-    public T Service<T>() where T : notnull => Host.Services.GetRequiredService<T>();
+    /// <summary>A Host service, or a tooling service made on the Host's services (as the commands make them).</summary>
+    public T Service<T>() where T : notnull => ActivatorUtilities.GetServiceOrCreateInstance<T>(Host.Services);
 
     /// <summary>A separate store (the Host's configuration) on a fresh database, e.g. an import target.</summary>
     public static DocumentStore NewStore(string purpose, Action<StoreOptions>? configure = null) =>
@@ -52,7 +53,7 @@ public sealed class ToolingFixture : IAsyncLifetime
     {
         return DocumentStore.For(options =>
         {
-            options.AddMatrixRooms(connection).AddMatrixRoomsTooling();
+            options.AddMatrixRooms(connection);
             options.Events.AppendMode = JasperFx.Events.EventAppendMode.Rich;
             configure?.Invoke(options);
         });

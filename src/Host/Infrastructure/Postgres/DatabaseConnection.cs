@@ -1,3 +1,4 @@
+using Matrix.Rooms.Postgres;
 using Microsoft.Extensions.Options;
 
 namespace Matrix.Rooms.Host.Infrastructure.Postgres;
