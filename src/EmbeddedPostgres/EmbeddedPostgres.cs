@@ -54,7 +54,7 @@ public sealed class EmbeddedPostgres : IDisposable
     /// <exception cref="PostgresBinariesNotFoundException">No initdb/pg_ctl on this machine.</exception>
     public static EmbeddedPostgres StartOrAttach(EmbeddedPostgresOptions options, ILogger logger)
     {
-        var bin = LocateBinaries(options) ?? throw new PostgresBinariesNotFoundException();
+        var bin = FindBinaries(options);
         var runAs = Environment.UserName == "root" ? options.ServiceAccount : null;
         var dataDirectory = ResolveDataDirectory(Path.GetFullPath(options.DataDirectory), runAs, logger);
         var server = new EmbeddedPostgres(options, bin, dataDirectory, runAs, logger);
@@ -273,10 +273,16 @@ public sealed class EmbeddedPostgres : IDisposable
         }
     }
 
-    internal static string? LocateBinaries(EmbeddedPostgresOptions options)
+    /// <summary>The folder holding initdb, pg_ctl and postgres.</summary>
+    /// <exception cref="PostgresBinariesNotFoundException">None where <paramref name="options"/> says to look.</exception>
+    public static string FindBinaries(EmbeddedPostgresOptions options) => LocateBinaries(options) ?? throw new PostgresBinariesNotFoundException();
+
+    private static string? LocateBinaries(EmbeddedPostgresOptions options)
     {
-        static bool HasBinaries(string dir) =>
-            File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")) && File.Exists(Path.Combine(dir, "postgres"));
+        static bool HasBinaries(string dir) => IsFile(Path.Combine(dir, "initdb")) && IsFile(Path.Combine(dir, "pg_ctl")) && IsFile(Path.Combine(dir, "postgres"));
+
+        // A symbolic link counts only if what it names is there (links left in /usr/local/bin by a removed package).
+        static bool IsFile(string path) => File.Exists(path) && File.ResolveLinkTarget(path, returnFinalTarget: true) is not { Exists: false };
 
         if (options.BinDirectory is not null && HasBinaries(options.BinDirectory)) return options.BinDirectory;
         if (!options.SearchForBinaries) return null;

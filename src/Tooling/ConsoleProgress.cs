@@ -18,6 +18,7 @@ public sealed class ConsoleProgress : IRebuildObserver, ITransferObserver
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private ProgressTask? _task;
     private long _done, _total;
+    private long _lastLineDone = -1;
     private TimeSpan _lastLine = TimeSpan.Zero;
     private readonly Lock _lock = new();
 
@@ -93,7 +94,8 @@ public sealed class ConsoleProgress : IRebuildObserver, ITransferObserver
     {
         var now = _clock.Elapsed;
         if (!force && now - _lastLine < TimeSpan.FromSeconds(2)) return;
-        _lastLine = now;
+        if (force && _done == _lastLineDone) return; // the closing line would repeat the last one
+        (_lastLine, _lastLineDone) = (now, _done);
         var rate = Rate;
         var eta = rate > 0 && _total > _done ? TimeSpan.FromSeconds((_total - _done) / rate) : TimeSpan.Zero;
         var percent = _total > 0 ? 100.0 * _done / _total : 100;

@@ -41,6 +41,7 @@ public static class HostRegistration
         builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
         builder.AddMatrixRoomsTelemetry();
         builder.Services.AddSecretRedactingLogging();
+        builder.AddMatrixRoomsConsoleLogging();
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddScoped<RoomReader>();
@@ -125,22 +126,11 @@ public static class HostRegistration
         {
             var options = app.Services.GetRequiredService<IOptions<MatrixRoomsOptions>>().Value;
             foreach (var url in app.Urls)
-                Console.WriteLine($"Matrix.Rooms serving {options.ServerName} on {url}");
+                app.Logger.LogInformation("Matrix.Rooms serving {ServerName} on {Url}", options.ServerName, url);
         });
         return app;
     }
 
-    /// <summary>Runs the server or a command-line command; a missing PostgreSQL installation is one clear line and exit code 2.</summary>
-    public static async Task<int> RunMatrixRoomsAsync(this WebApplication app, string[] args)
-    {
-        try
-        {
-            return await app.RunJasperFxCommands(args);
-        }
-        catch (Exception e) when (e.Find<PostgresBinariesNotFoundException>() is { } missing)
-        {
-            await Console.Error.WriteLineAsync(missing.Message);
-            return 2;
-        }
-    }
+    /// <summary>Runs the server or a command-line command (<see cref="CommandLine"/>).</summary>
+    public static Task<int> RunMatrixRoomsAsync(this WebApplication app, string[] args) => CommandLine.RunAsync(app, args);
 }

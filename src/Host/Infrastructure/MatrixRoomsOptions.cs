@@ -34,6 +34,9 @@ public sealed class MatrixRoomsOptions
     /// <summary>Extra PostgreSQL server settings for the embedded cluster (name → value).</summary>
     public Dictionary<string, string> EmbeddedPostgresSettings { get; set; } = new();
 
+    /// <summary>Where the embedded cluster's initdb, pg_ctl and postgres are; when set, only there (else the Debian folders and PATH).</summary>
+    public string? PostgresBinDirectory { get; set; }
+
     /// <summary>The embedded identity server, trusted external ones, and the third-party invite rate limit (docs/third-party-invites.md).</summary>
     public Features.ThirdPartyInvites.IdentityServerClients.IdentityServerClientOptions IdentityServer { get; set; } = new();
 

@@ -70,6 +70,17 @@ public sealed class EmbeddedPostgresTests : IDisposable
             .Which.Message.Should().Contain("postgresql").And.NotContain("\n");
     }
 
+    [Fact]
+    public void Links_to_binaries_that_are_gone_count_as_missing_binaries()
+    {
+        // What a removed package leaves behind in /usr/local/bin: links to initdb, pg_ctl and postgres that name nothing.
+        var links = Directory.CreateDirectory(Path.Combine(_root, "dangling-bin")).FullName;
+        foreach (var binary in new[] { "initdb", "pg_ctl", "postgres" })
+            File.CreateSymbolicLink(Path.Combine(links, binary), Path.Combine(_root, "removed", binary));
+        var act = () => EmbeddedPostgres.StartOrAttach(Options with { BinDirectory = links, SearchForBinaries = false }, NullLogger.Instance);
+        act.Should().Throw<PostgresBinariesNotFoundException>();
+    }
+
     private static async Task Execute(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);

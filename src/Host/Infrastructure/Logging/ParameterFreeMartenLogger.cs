@@ -17,7 +17,18 @@ public sealed class ParameterFreeMartenLogger(ILogger logger) : IMartenLogger, I
 
     public IMartenSessionLogger StartSession(IQuerySession session) => this;
 
-    public void SchemaChange(string sql) => logger.LogInformation("Executed schema update SQL:\n{SQL}", sql);
+    /// <summary>One line per schema change at Information (what changed), the SQL itself at Debug.</summary>
+    public void SchemaChange(string sql)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) logger.LogDebug("Executed schema update SQL:\n{SQL}", sql);
+        else logger.LogInformation("Executed a schema update: {Statement}", FirstLine(sql));
+    }
+
+    private static string FirstLine(string sql)
+    {
+        var line = sql.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+        return line.Length <= 120 ? line : line[..120] + "…";
+    }
 
     public void OnBeforeExecute(NpgsqlCommand command) => _started = Stopwatch.GetTimestamp();
 

@@ -11,23 +11,38 @@ namespace Matrix.Rooms.Host.Infrastructure.Postgres;
 public sealed class DatabaseConnection : IDisposable
 {
     private readonly Lazy<(string ConnectionString, EmbeddedPostgres? Server)> _resolved;
+    private readonly Lazy<EmbeddedPostgresOptions?> _embedded;
 
     public DatabaseConnection(IConfiguration configuration, IOptions<MatrixRoomsOptions> options, ILogger<EmbeddedPostgres> logger)
     {
-        _resolved = new Lazy<(string, EmbeddedPostgres?)>(() =>
-        {
-            var configured = configuration.GetConnectionString("Marten");
-            if (!string.IsNullOrWhiteSpace(configured)) return (configured, null);
-            var server = EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
+        _embedded = new Lazy<EmbeddedPostgresOptions?>(() => !string.IsNullOrWhiteSpace(configuration.GetConnectionString("Marten"))
+            ? null
+            : new EmbeddedPostgresOptions
             {
                 DataDirectory = Path.Combine(options.Value.ResolveDataDirectory(), "postgres"),
                 ServerSettings = options.Value.EmbeddedPostgresSettings,
-            }, logger);
+                BinDirectory = options.Value.PostgresBinDirectory,
+                SearchForBinaries = options.Value.PostgresBinDirectory is null,
+            });
+        _resolved = new Lazy<(string, EmbeddedPostgres?)>(() =>
+        {
+            if (_embedded.Value is not { } embedded) return (configuration.GetConnectionString("Marten")!, null);
+            var server = EmbeddedPostgres.StartOrAttach(embedded, logger);
             return (server.ConnectionString(), server);
         });
     }
 
     public string ConnectionString => _resolved.Value.ConnectionString;
+
+    /// <summary>
+    /// Fails now, before anything starts, when the embedded cluster is needed and the machine has no PostgreSQL
+    /// binaries; starts nothing.
+    /// </summary>
+    /// <exception cref="PostgresBinariesNotFoundException">No initdb/pg_ctl/postgres where they are looked for.</exception>
+    public void EnsureServerCanStart()
+    {
+        if (_embedded.Value is { } embedded) EmbeddedPostgres.FindBinaries(embedded);
+    }
 
     public void Dispose()
     {
