@@ -1,3 +1,4 @@
+using Matrix.Rooms.Web;
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json.Nodes;

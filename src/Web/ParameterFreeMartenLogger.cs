@@ -3,7 +3,9 @@ using Marten;
 using Marten.Services;
 using Npgsql;
 
-namespace Matrix.Rooms.Host.Infrastructure.Logging;
+using Microsoft.Extensions.Logging;
+
+namespace Matrix.Rooms.Web;
 
 /// <summary>
 /// Marten's own logger writes every command's parameter values — at Debug on success and at Error on failure — and
