@@ -17,7 +17,7 @@ public sealed class DemoCommand : JasperFxAsyncCommand<DemoInput>
     public override async Task<bool> Execute(DemoInput input)
     {
         using var host = input.BuildHost();
-        await host.StartWithoutServingAsync();
+        await host.StartAsync();
         using var scope = host.Services.CreateScope();
         var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
         var suffix = Guid.NewGuid().ToString("N")[..6];

@@ -26,7 +26,7 @@ public sealed class ThirdPartyInviteDemoCommand : JasperFxAsyncCommand<ThirdPart
     public override async Task<bool> Execute(ThirdPartyInviteDemoInput input)
     {
         using var host = input.BuildHost();
-        await host.StartWithoutServingAsync();
+        await host.StartAsync();
         using var scope = host.Services.CreateScope();
         var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
         var identity = host.Services.GetRequiredService<IdentityService>();
