@@ -165,6 +165,9 @@ public sealed class InputPolicyTests(HostFixture host)
         var surrogateState = await host.Bus.InvokeAsync<RoomCommandResult>(new SetRoomState
             { RoomId = roomId, Sender = alice, EventType = "m.room.topic", StateKey = "\ud800", Content = new JsonObject { ["topic"] = "x" } });
         surrogateState.Error!.ErrCode.Should().Be("M_BAD_JSON");
+        var nulToken = await host.Bus.InvokeAsync<RoomCommandResult>(new Domain.ThirdPartyInvites.ExchangeThirdPartyInvite
+            { RoomId = roomId, Sender = alice, Mxid = "@b:localhost", Signed = new JsonObject { ["mxid"] = "@b:localhost", ["token"] = "a\0b" } });
+        nulToken.Error!.ErrCode.Should().Be("M_BAD_JSON");
 
         (await host.StreamVersionAsync(roomId)).Should().Be(before);
     }

@@ -108,6 +108,8 @@ public static class ThirdPartyInviteHandler
     {
         if (!RoomId.IsValid(command.RoomId))
             return new RoomCommandResult(command.RoomId, null, MatrixError.InvalidParam($"Not a valid room ID: {command.RoomId}"));
+        // The input policy before the lookup below: a token PostgreSQL cannot hold (NUL) must not reach a query.
+        if (JsonInputPolicy.Check(command.Signed) is { } refused) return new RoomCommandResult(command.RoomId, null, refused);
         if (ThirdPartyInviteDecider.TokenOf(command) is { } token
             && await session.LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(command.RoomId, EventTypes.ThirdPartyInvite, token), ct)
                 is { Event: ThirdPartyInviteEvent { IsRevoked: false } invite }
