@@ -36,7 +36,7 @@ public static class HostRegistration
     {
         // --urls / ASPNETCORE_URLS win; otherwise serve on the Matrix convention's port, loopback only.
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Matrix.Rooms.Web.MatrixRequestBody.MaxBodyBytes);
+        builder.WebHost.UseMatrixBodyLimit();
 
         builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
         builder.AddMatrixRoomsTelemetry();

@@ -28,7 +28,7 @@ internal static class IdentityServerProgram
             return 2;
         }
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Matrix.Rooms.Web.MatrixRequestBody.MaxBodyBytes);
+        builder.WebHost.UseMatrixBodyLimit();
         // ASP.NET's request log writes the whole request line, and GET submitToken carries sid, client_secret and
         // token in its query: only warnings from there.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -60,4 +60,19 @@ public sealed class KestrelErrorTests(SecurityFixture host)
         answer.Should().StartWith("HTTP/1.1 413 ");
         answer.Should().Contain("\"errcode\":\"M_TOO_LARGE\"");
     }
+    [Fact]
+    public async Task A_body_just_over_the_limit_gets_its_413_and_the_connection_stays_usable()
+    {
+        // The endpoint refuses on Content-Length before reading; Kestrel must be able to drain the rest, or it closes the
+        // connection while the client is still writing and the client sees a broken pipe instead of the 413.
+        using var client = host.NewClient();
+        var justTooLarge = "{\"a\":\"" + new string('x', Matrix.Rooms.Web.MatrixRequestBody.MaxBodyBytes) + "\"}";
+        for (var attempt = 0; attempt < 12; attempt++)
+        {
+            var answer = await client.SendAsync(HttpMethod.Post, "/_matrix/identity/v2/account/register", configure: request =>
+                request.Content = new StringContent(justTooLarge, Encoding.UTF8, "application/json"));
+            (answer.Status, answer.Body["errcode"]?.GetValue<string>()).Should().Be((413, "M_TOO_LARGE"), $"attempt {attempt}");
+        }
+        (await client.SendAsync(HttpMethod.Get, "/_matrix/client/versions")).Status.Should().Be(200);
+    }
 }
