@@ -1,3 +1,4 @@
+using Matrix.Rooms.Domain.Tests.Support;
 using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
@@ -5,7 +6,7 @@ using FsCheck.Xunit;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
-using static Matrix.Rooms.Domain.Tests.Authorization.AuthRoom;
+using static Matrix.Rooms.Domain.Tests.Support.TestRoom;
 
 namespace Matrix.Rooms.Domain.Tests.Authorization;
 
@@ -34,7 +35,7 @@ public class AuthPropertyTests
          from steps in Gen.ArrayOf(StepGen)
          select (version, steps)).ToArbitrary();
 
-    private static MatrixEvent EventFor(AuthRoom room, Step step)
+    private static MatrixEvent EventFor(TestRoom room, Step step)
     {
         var sender = Users[step.Sender];
         var target = Users[step.Target];
@@ -66,7 +67,7 @@ public class AuthPropertyTests
         }
     }
 
-    private static long LevelOf(AuthRoom room, string user) =>
+    private static long LevelOf(TestRoom room, string user) =>
         PowerLevels.Current(room.State.Get(EventAuth.PowerLevelsKey), Alice, room.Version).UserLevel(user);
 
     /// <summary>

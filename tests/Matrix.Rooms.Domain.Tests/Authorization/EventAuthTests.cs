@@ -1,8 +1,9 @@
+using Matrix.Rooms.Domain.Tests.Support;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Events;
-using static Matrix.Rooms.Domain.Tests.Authorization.AuthRoom;
+using static Matrix.Rooms.Domain.Tests.Support.TestRoom;
 
 namespace Matrix.Rooms.Domain.Tests.Authorization;
 

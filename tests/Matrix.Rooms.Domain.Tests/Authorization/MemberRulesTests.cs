@@ -1,7 +1,8 @@
+using Matrix.Rooms.Domain.Tests.Support;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Events;
-using static Matrix.Rooms.Domain.Tests.Authorization.AuthRoom;
+using static Matrix.Rooms.Domain.Tests.Support.TestRoom;
 
 namespace Matrix.Rooms.Domain.Tests.Authorization;
 
@@ -209,7 +210,7 @@ public class MemberRulesTests
         tooLow.ToMatrixError().ToJson()["errcode"]!.GetValue<string>().Should().Be("M_FORBIDDEN");
     }
 
-    private static AuthRoom Copy(AuthRoom room)
+    private static TestRoom Copy(TestRoom room)
     {
         var copy = Created(room.Version);
         foreach (var (key, ev) in room.State) copy.Put(ev);

@@ -1,8 +1,9 @@
+using Matrix.Rooms.Domain.Tests.Support;
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
-using static Matrix.Rooms.Domain.Tests.Authorization.AuthRoom;
+using static Matrix.Rooms.Domain.Tests.Support.TestRoom;
 
 namespace Matrix.Rooms.Domain.Tests.Authorization;
 
@@ -43,7 +44,7 @@ public sealed class ThirdPartyInviteRulesTests : IDisposable
         return content;
     }
 
-    private static AuthRoom RoomWithInvite(JsonObject content, string inviteSender = Alice, RoomVersion? version = null)
+    private static TestRoom RoomWithInvite(JsonObject content, string inviteSender = Alice, RoomVersion? version = null)
     {
         var room = Created(version);
         return room.Put(room.StateEvent(EventTypes.ThirdPartyInvite, inviteSender, content, Token));
@@ -52,7 +53,7 @@ public sealed class ThirdPartyInviteRulesTests : IDisposable
     private JsonObject Signed(string mxid = Bob, string token = Token, Ed25519SigningKey? key = null) =>
         Ed25519Signing.SignJson(new JsonObject { ["mxid"] = mxid, ["token"] = token }, IdentityServer, key ?? _identityKey);
 
-    private static MatrixEvent Exchange(AuthRoom room, JsonObject signed, string sender = Alice, string target = Bob) =>
+    private static MatrixEvent Exchange(TestRoom room, JsonObject signed, string sender = Alice, string target = Bob) =>
         room.Member(sender, target, Memberships.Invite, new JsonObject
         {
             ["third_party_invite"] = new JsonObject { ["display_name"] = "b...@e...", ["signed"] = signed },

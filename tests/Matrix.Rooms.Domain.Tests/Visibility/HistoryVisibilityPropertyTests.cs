@@ -1,9 +1,10 @@
+using Matrix.Rooms.Domain.Tests.Support;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Visibility;
-using static Matrix.Rooms.Domain.Tests.Visibility.TestRoom;
+using static Matrix.Rooms.Domain.Tests.Support.TestRoom;
 
 namespace Matrix.Rooms.Domain.Tests.Visibility;
 
@@ -36,7 +37,7 @@ public class HistoryVisibilityPropertyTests
             switch (step.Kind)
             {
                 case 0:
-                    room.Message(name);
+                    room.Text(name);
                     break;
                 case 1:
                     room.HistoryVisibility(name, VisibilityValues[step.Value % VisibilityValues.Length]);
@@ -44,7 +45,7 @@ public class HistoryVisibilityPropertyTests
                 default:
                     var target = step.Kind == 2 && bobMayAppear ? Bob : Carol;
                     var membership = MembershipValues[step.Value % MembershipValues.Length];
-                    room.Member(name, membership is Memberships.Join or Memberships.Knock ? target : Alice, target, membership);
+                    room.Membership(name, membership is Memberships.Join or Memberships.Knock ? target : Alice, target, membership);
                     break;
             }
         }

@@ -1,6 +1,7 @@
+using Matrix.Rooms.Domain.Tests.Support;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Visibility;
-using static Matrix.Rooms.Domain.Tests.Visibility.TestRoom;
+using static Matrix.Rooms.Domain.Tests.Support.TestRoom;
 
 namespace Matrix.Rooms.Domain.Tests.Visibility;
 
@@ -12,11 +13,11 @@ public class HistoryVisibilityScenarioTests
     {
         var room = CreatedByAlice()
             .HistoryVisibility("hv", "shared")
-            .Message("before_join")
+            .Text("before_join")
             .Join("bob_join", Bob)
-            .Message("while_joined")
+            .Text("while_joined")
             .Kick("bob_kick", Bob)
-            .Message("after_kick")
+            .Text("after_kick")
             .Topic("topic_after_kick", "secret plans");
 
         room.VisibleTo(Bob).Should().Equal("create", "alice_join", "hv", "before_join", "bob_join", "while_joined", "bob_kick");
@@ -29,11 +30,11 @@ public class HistoryVisibilityScenarioTests
         // left the room, but no events received after they left."
         var room = CreatedByAlice()
             .HistoryVisibility("hv", "joined")
-            .Message("before_join")
+            .Text("before_join")
             .Join("bob_join", Bob)
-            .Message("while_joined")
+            .Text("while_joined")
             .Leave("bob_leave", Bob)
-            .Message("after_leave");
+            .Text("after_leave");
 
         room.VisibleTo(Bob).Should().Equal("create", "alice_join", "hv", "bob_join", "while_joined", "bob_leave");
     }
@@ -44,9 +45,9 @@ public class HistoryVisibilityScenarioTests
         var room = CreatedByAlice()
             .Join("bob_join", Bob)
             .Leave("bob_leave", Bob)
-            .Message("while_away")
+            .Text("while_away")
             .Join("bob_rejoin", Bob)
-            .Message("after_rejoin");
+            .Text("after_rejoin");
 
         room.VisibleTo(Bob).Should().Equal("create", "alice_join", "bob_join", "bob_leave", "while_away", "bob_rejoin", "after_rejoin");
     }
@@ -58,9 +59,9 @@ public class HistoryVisibilityScenarioTests
             .HistoryVisibility("hv", "joined")
             .Join("bob_join", Bob)
             .Leave("bob_leave", Bob)
-            .Message("while_away")
+            .Text("while_away")
             .Join("bob_rejoin", Bob)
-            .Message("after_rejoin");
+            .Text("after_rejoin");
 
         room.VisibleTo(Bob).Should().Equal("create", "alice_join", "hv", "bob_join", "bob_leave", "bob_rejoin", "after_rejoin");
     }
@@ -70,11 +71,11 @@ public class HistoryVisibilityScenarioTests
     {
         var room = CreatedByAlice()
             .HistoryVisibility("hv", "invited")
-            .Message("before_invite")
+            .Text("before_invite")
             .Invite("bob_invite", Bob)
-            .Message("while_invited")
+            .Text("while_invited")
             .Join("bob_join", Bob)
-            .Message("while_joined");
+            .Text("while_joined");
 
         room.VisibleTo(Bob).Should().Equal("create", "alice_join", "hv", "bob_invite", "while_invited", "bob_join", "while_joined");
     }
@@ -83,13 +84,13 @@ public class HistoryVisibilityScenarioTests
     public void A_peeking_user_sees_only_the_world_readable_stretch()
     {
         var room = CreatedByAlice()
-            .Message("default_shared")
+            .Text("default_shared")
             .HistoryVisibility("to_world", "world_readable")
-            .Message("public")
+            .Text("public")
             .HistoryVisibility("to_joined", "joined")
-            .Message("private")
+            .Text("private")
             .HistoryVisibility("empty_content", null)
-            .Message("shared_again");
+            .Text("shared_again");
 
         room.VisibleTo(Carol).Should().Equal("to_world", "public", "to_joined");
     }
@@ -113,7 +114,7 @@ public class HistoryVisibilityScenarioTests
         var room = CreatedByAlice()
             .Add("not_room_hv", EventTypes.HistoryVisibility, Alice, "something",
                 new System.Text.Json.Nodes.JsonObject { ["history_visibility"] = "world_readable" })
-            .Message("m1");
+            .Text("m1");
 
         room.VisibleTo(Carol).Should().BeEmpty();
     }
@@ -123,15 +124,15 @@ public class HistoryVisibilityScenarioTests
     {
         var room = CreatedByAlice()
             .HistoryVisibility("hv1", "invited")
-            .Message("hidden")
+            .Text("hidden")
             .Invite("bob_invite", Bob)
-            .Message("m1")
+            .Text("m1")
             .Leave("bob_reject", Bob)
             .HistoryVisibility("hv2", "world_readable")
-            .Message("m2")
+            .Text("m2")
             .HistoryVisibility("hv3", "shared")
             .Join("bob_join", Bob)
-            .Message("m3");
+            .Text("m3");
 
         // Positions as a projection might number them: sparse, not starting at zero.
         var page = room.Events.Select((e, i) => (Position: 1000L + 7 * i, Event: e)).ToList();

@@ -3,14 +3,17 @@ using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Events;
 using NodaTime;
 
-namespace Matrix.Rooms.Domain.Tests.Authorization;
+namespace Matrix.Rooms.Domain.Tests.Support;
 
 /// <summary>
-/// A room for authorization tests: created by Alice (who joined right after the create event) in a given room version,
-/// with helpers that put state in place directly (<see cref="Put"/>) and build the event under test. Events are
-/// checked with <see cref="Check"/> against the state so far; <see cref="Apply"/> checks and, when allowed, applies.
+/// The one room builder of the Domain tests. A room created by Alice in a given room version, holding both its current
+/// state (what the authorization rules read) and its timeline in stream order (what the history-visibility filter reads).
+/// Authorization tests put state in place directly (<see cref="Put"/>) and build the event under test; events are
+/// checked with <see cref="Check"/> against the state so far, and <see cref="Apply"/> checks and, when allowed, applies.
+/// Visibility tests add named events (<see cref="Add"/>, <see cref="Join"/>, <see cref="Text"/>, …: the event ID is <c>$&lt;name&gt;</c>)
+/// and ask who sees what (<see cref="VisibleTo"/>).
 /// </summary>
-public sealed class AuthRoom
+public sealed class TestRoom
 {
     public const string Server = "example.org";
     public const string RoomId = "!room:example.org";
@@ -21,31 +24,41 @@ public sealed class AuthRoom
     public const string Mallory = "@mallory:evil.example";
 
     private static readonly Instant Now = Instant.FromUtc(2024, 5, 1, 12, 0);
+    private readonly List<MatrixEvent> _timeline;
     private int _next;
 
-    private AuthRoom(RoomVersion version, MatrixEvent create)
+    private TestRoom(RoomVersion version, MatrixEvent create)
     {
         Version = version;
         CreateEvent = create;
         State = DictionaryAuthState.FromEvents(create);
+        _timeline = [create];
     }
 
     public RoomVersion Version { get; }
     public MatrixEvent CreateEvent { get; }
     public DictionaryAuthState State { get; private set; }
 
+    /// <summary>Every event put in place or applied, in stream order, starting with the create event.</summary>
+    public IReadOnlyList<MatrixEvent> Events => _timeline;
+
     /// <summary>A room whose create event (by <paramref name="creator"/>) is in place, nobody joined yet.</summary>
-    public static AuthRoom Empty(RoomVersion? version = null, string creator = Alice, JsonObject? createContent = null)
+    public static TestRoom Empty(RoomVersion? version = null, string creator = Alice, JsonObject? createContent = null,
+        string createEventId = "$create:example.org")
     {
         version ??= RoomVersion.Default;
         var content = createContent ?? new JsonObject { ["room_version"] = version.Id };
         if (createContent is null && !version.UseRoomCreateSender) content["creator"] = creator;
-        var create = MatrixEvent.Create(EventTypes.Create, RoomId, creator, "", content, Now, "$create:example.org");
-        return new AuthRoom(version, create);
+        var create = MatrixEvent.Create(EventTypes.Create, RoomId, creator, "", content, Now, createEventId);
+        return new TestRoom(version, create);
     }
 
+    /// <summary>For visibility tests: a room created and joined by Alice as the named events <c>$create</c>, <c>$alice_join</c>.</summary>
+    public static TestRoom CreatedByAlice() =>
+        Empty(createEventId: "$create").Membership("alice_join", Alice, Alice, Memberships.Join);
+
     /// <summary>A room Alice created and joined (as the first event after create).</summary>
-    public static AuthRoom Created(RoomVersion? version = null, string creator = Alice, JsonObject? createContent = null)
+    public static TestRoom Created(RoomVersion? version = null, string creator = Alice, JsonObject? createContent = null)
     {
         var room = Empty(version, creator, createContent);
         room.Put(room.FirstJoin(creator));
@@ -87,28 +100,29 @@ public sealed class AuthRoom
             eventId ?? $"$ev{_next}:{Server}");
 
     /// <summary>Puts a state event in place without checking it (for arranging a test).</summary>
-    public AuthRoom Put(MatrixEvent ev)
+    public TestRoom Put(MatrixEvent ev)
     {
         State = State.Apply(ev);
+        _timeline.Add(ev);
         return this;
     }
 
-    public AuthRoom Joined(params string[] users)
+    public TestRoom Joined(params string[] users)
     {
         foreach (var user in users) Put(Member(user, user, Memberships.Join));
         return this;
     }
 
-    public AuthRoom WithMembership(string user, string membership, string sender = Alice) =>
+    public TestRoom WithMembership(string user, string membership, string sender = Alice) =>
         Put(Member(membership is Memberships.Join or Memberships.Knock ? user : sender, user, membership));
 
-    public AuthRoom WithJoinRule(string joinRule) =>
+    public TestRoom WithJoinRule(string joinRule) =>
         Put(StateEvent(EventTypes.JoinRules, Alice, new JsonObject { ["join_rule"] = joinRule }));
 
-    public AuthRoom WithPowerLevels(JsonObject content) => Put(PowerLevelsEvent(content));
+    public TestRoom WithPowerLevels(JsonObject content) => Put(PowerLevelsEvent(content));
 
     /// <summary>Power levels giving the listed users their levels (Alice 100 unless listed), other fields default.</summary>
-    public AuthRoom WithLevels(params (string User, long Level)[] users)
+    public TestRoom WithLevels(params (string User, long Level)[] users)
     {
         var map = new JsonObject { [Alice] = 100 };
         foreach (var (user, level) in users) map[user] = level;
@@ -121,10 +135,40 @@ public sealed class AuthRoom
     public AuthDecision Apply(MatrixEvent ev)
     {
         var decision = Check(ev);
-        if (decision.Allowed) State = State.Apply(ev);
+        if (decision.Allowed) Put(ev);
         return decision;
     }
 
     public string? MembershipOf(string user) =>
         State.Get(new StateKey(EventTypes.Member, user))?.ContentString("membership");
+
+    // Named events for timeline tests: each is put in place unchecked, with the event ID $<name>.
+
+    public TestRoom Add(string name, string type, string sender, string? stateKey, JsonObject content) =>
+        Put(Event(type, sender, stateKey, content, "$" + name));
+
+    public TestRoom Membership(string name, string sender, string target, string membership) =>
+        Add(name, EventTypes.Member, sender, target, new JsonObject { ["membership"] = membership });
+
+    public TestRoom Join(string name, string user) => Membership(name, user, user, Memberships.Join);
+    public TestRoom Leave(string name, string user) => Membership(name, user, user, Memberships.Leave);
+    public TestRoom Invite(string name, string target) => Membership(name, Alice, target, Memberships.Invite);
+    public TestRoom Kick(string name, string target) => Membership(name, Alice, target, Memberships.Leave);
+    public TestRoom Ban(string name, string target) => Membership(name, Alice, target, Memberships.Ban);
+
+    public TestRoom HistoryVisibility(string name, string? value) =>
+        Add(name, EventTypes.HistoryVisibility, Alice, "",
+            value is null ? new JsonObject() : new JsonObject { ["history_visibility"] = value });
+
+    public TestRoom Text(string name, string sender = Alice) =>
+        Add(name, EventTypes.Message, sender, null, new JsonObject { ["msgtype"] = "m.text", ["body"] = name });
+
+    public TestRoom Topic(string name, string topic) =>
+        Add(name, EventTypes.Topic, Alice, "", new JsonObject { ["topic"] = topic });
+
+    /// <summary>The IDs (without <c>$</c>) of the events <paramref name="user"/> may see, in stream order.</summary>
+    public string[] VisibleTo(string user) =>
+        Matrix.Rooms.Domain.Visibility.HistoryVisibilityFilter.VisibleEvents(_timeline, user)
+            .Select(e => e.EventId[1..])
+            .ToArray();
 }
