@@ -1,0 +1,49 @@
+using Xunit.Abstractions;
+
+namespace Matrix.Rooms.Host.Tests.Clients;
+
+/// <summary>
+/// Real Matrix clients nobody here wrote, against the Host as its own process over loopback HTTP: each runs the
+/// mission's flows (tests/clients/…: accounts, invites seen through /sync, messages and scrollback, the e-mail invite
+/// through the identity server and the mail drop, guests) and prints one line per step; the test fails with that
+/// transcript and the Host's log.
+/// </summary>
+[Collection(ClientHostCollection.Name)]
+public sealed class RealClientTests(ClientHostFixture host, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(4);
+
+    [Fact]
+    public async Task Matrix_js_sdk_as_a_full_client_completes_the_flows()
+    {
+        await ClientPrograms.EnsureNodePackagesAsync("js");
+        var (exitCode, transcript) = await ClientPrograms.RunAsync("node", ["flows.mjs"], Path.Combine(ClientPrograms.ClientsDirectory, "js"),
+            Environment(), Bound);
+
+        Report(transcript);
+        exitCode.Should().Be(0, $"matrix-js-sdk's flows:\n{transcript}\nThe Host's log:\n{host.Output}");
+        transcript.Should().Contain("matrix-js-sdk: all flows passed");
+    }
+
+    [Fact]
+    public async Task Matrix_nio_sync_loop_completes_the_flows()
+    {
+        await ClientPrograms.EnsureMatrixNioAsync();
+        var (exitCode, transcript) = await ClientPrograms.RunAsync(ClientPrograms.DebianPython, ["flows.py"],
+            Path.Combine(ClientPrograms.ClientsDirectory, "python"), Environment(), Bound);
+
+        Report(transcript);
+        exitCode.Should().Be(0, $"matrix-nio's flows:\n{transcript}\nThe Host's log:\n{host.Output}");
+        transcript.Should().Contain("matrix-nio: all flows passed");
+    }
+
+    private Dictionary<string, string> Environment() => new()
+    {
+        ["HS"] = host.BaseUrl, ["MAILDROP"] = host.MailDrop, ["STEP_TIMEOUT_MS"] = "30000",
+    };
+
+    private void Report(string transcript)
+    {
+        foreach (var line in transcript.Split('\n', StringSplitOptions.RemoveEmptyEntries)) output.WriteLine(line);
+    }
+}
