@@ -37,6 +37,20 @@ public sealed class RealClientTests(ClientHostFixture host, ITestOutputHelper ou
         transcript.Should().Contain("matrix-nio: all flows passed");
     }
 
+    [Fact]
+    public async Task A_matrix_bot_sdk_bot_joins_on_invite_and_answers_through_sync()
+    {
+        // matrix-bot-sdk imports a native crypto binding at load whose postinstall download is unreachable here:
+        // tests/clients/bot/crypto-stand-in takes its place (npm overrides) and is never called (encryption off).
+        await ClientPrograms.EnsureNodePackagesAsync("bot");
+        var (exitCode, transcript) = await ClientPrograms.RunAsync("node", ["bot.js"], Path.Combine(ClientPrograms.ClientsDirectory, "bot"),
+            Environment(), Bound);
+
+        Report(transcript);
+        exitCode.Should().Be(0, $"matrix-bot-sdk's flows:\n{transcript}\nThe Host's log:\n{host.Output}");
+        transcript.Should().Contain("matrix-bot-sdk: all flows passed");
+    }
+
     private Dictionary<string, string> Environment() => new()
     {
         ["HS"] = host.BaseUrl, ["MAILDROP"] = host.MailDrop, ["STEP_TIMEOUT_MS"] = "30000",
