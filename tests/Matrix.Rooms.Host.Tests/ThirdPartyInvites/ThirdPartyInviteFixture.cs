@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Alba;
 using Marten;
 using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites;
+using Matrix.Rooms.Host.Tests.Outbox;
 using Matrix.Rooms.Host.Tests.Support;
 using Matrix.Rooms.IdentityServer;
 using Microsoft.AspNetCore.Hosting;
@@ -47,7 +49,12 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:1:TimeoutSeconds", "1");
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:2:Name", "broken.test");
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:2:BaseUrl", $"http://{FailingServer.Authority}");
-            builder.ConfigureServices(services => services.RunWolverineInSoloMode());
+            builder.ConfigureServices(services =>
+            {
+                services.RunWolverineInSoloMode();
+                // The embedded identity server reaches the homeserver through this port: a test can make it fail.
+                services.AddSingleton<IEmbeddingHomeserver>(sp => new FailingFirstHomeserver(ActivatorUtilities.CreateInstance<EmbeddingHomeserver>(sp)));
+            });
         });
     }
 
@@ -65,6 +72,9 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
         {
         }
     }
+
+    /// <summary>The homeserver as the embedded identity server calls it (<see cref="FailingFirstHomeserver.FailNext"/>).</summary>
+    public FailingFirstHomeserver EmbeddingHomeserver => (FailingFirstHomeserver)Host.Services.GetRequiredService<IEmbeddingHomeserver>();
 
     public IMessageBus Bus => Host.Services.CreateScope().ServiceProvider.GetRequiredService<IMessageBus>();
 
