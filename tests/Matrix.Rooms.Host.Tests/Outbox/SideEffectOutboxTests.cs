@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 using Matrix.Rooms.IdentityServer;
+using Microsoft.Extensions.DependencyInjection;
 using Wolverine;
 using Wolverine.Tracking;
 
@@ -42,6 +43,14 @@ public sealed class SideEffectOutboxTests(ThirdPartyInviteFixture host)
         }
 
         (await host.EventsAsync(roomId)).OfType<MemberEvent>().Single(m => m.StateKey == bob).Membership.Should().Be("invite");
+
+        // The envelopes, and the dead letters an operator reads, are in the identity store's own schema.
+        await using var connection = host.Host.Services.GetRequiredService<IIdentityStore>().Storage.Database.CreateConnection();
+        await connection.OpenAsync();
+        await using var tables = connection.CreateCommand();
+        tables.CommandText = "select count(*) from information_schema.tables where table_schema = 'identity' " +
+                             "and table_name in ('wolverine_incoming_envelopes', 'wolverine_dead_letters')";
+        (await tables.ExecuteScalarAsync()).Should().Be(2L);
     }
 
     [Fact]
