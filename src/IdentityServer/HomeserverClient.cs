@@ -23,8 +23,11 @@ public sealed class HomeserverClient(
     /// <summary>Outbound calls never follow redirects: a homeserver must not be able to send this server to another host.</summary>
     public const string HttpClientName = "matrix-identity-server-outbound";
 
-    /// <summary>Delivers the notification; true when the homeserver processed it (even if it refused some invites).</summary>
-    public async Task<bool> NotifyBindAsync(string mxid, JsonObject notification, CancellationToken ct)
+    /// <summary>
+    /// Delivers the notification: <see cref="BindNotificationOutcome.Delivered"/> when the homeserver processed it (even if
+    /// it refused some invites), <see cref="BindNotificationOutcome.Failed"/> when it could not (worth a retry).
+    /// </summary>
+    public async Task<BindNotificationOutcome> NotifyBindAsync(string mxid, JsonObject notification, CancellationToken ct)
     {
         var server = UserId.ServerOf(mxid) ?? "";
         if (IsEmbedding(server))
@@ -33,18 +36,18 @@ public sealed class HomeserverClient(
             {
                 var refused = await embedding!.OnBindAsync(notification, ct);
                 if (refused is not null) logger.LogWarning("The homeserver refused invites on bind of {Mxid}: {Error}", mxid, refused);
-                return refused is null or { Status: < 500 };
+                return refused is null or { Status: < 500 } ? BindNotificationOutcome.Delivered : BindNotificationOutcome.Failed;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                logger.LogError(e, "The homeserver failed to process the bind of {Mxid}; the invites stay pending", mxid);
-                return false;
+                logger.LogError(e, "The homeserver failed to process the bind of {Mxid}; the notification is tried again", mxid);
+                return BindNotificationOutcome.Failed;
             }
         }
         if (BaseUri(server) is not { } baseUri)
         {
             logger.LogWarning("Not notifying {Server} of the bind of {Mxid}: it is not a configured homeserver", server, mxid);
-            return false;
+            return BindNotificationOutcome.NotConfigured;
         }
         try
         {
@@ -54,12 +57,12 @@ public sealed class HomeserverClient(
             if (status is HttpStatusCode.MethodNotAllowed or HttpStatusCode.NotFound)
                 status = await SendAsync(HttpMethod.Post, url, notification, ct);
             logger.LogInformation("Notified {Server} of the bind of {Mxid}: {Status}", server, mxid, (int)status);
-            return (int)status < 500;
+            return (int)status < 500 ? BindNotificationOutcome.Delivered : BindNotificationOutcome.Failed;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             logger.LogWarning(e, "Could not notify {Server} of the bind of {Mxid}", server, mxid);
-            return false;
+            return BindNotificationOutcome.Failed;
         }
     }
 
@@ -114,4 +117,13 @@ public sealed class HomeserverClient(
         using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, cts.Token);
         return response.StatusCode;
     }
+}
+
+public enum BindNotificationOutcome
+{
+    Delivered,
+    /// <summary>Unreachable, timed out, or a 5xx answer: the outbox tries again.</summary>
+    Failed,
+    /// <summary>Not a homeserver this identity server talks to: nothing to retry.</summary>
+    NotConfigured,
 }

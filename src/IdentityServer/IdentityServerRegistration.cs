@@ -2,6 +2,8 @@ using Marten;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Wolverine;
+using Wolverine.Marten;
 
 namespace Matrix.Rooms.IdentityServer;
 
@@ -34,8 +36,13 @@ public static class IdentityServerRegistration
         services.AddSingleton<IdentityService>();
         services.AddSingleton<PublicBaseUrl>();
         services.AddSingleton<NextLinkPolicy>();
+        // Wolverine's outbox on this store: its envelope tables sit in the store's schema, so a mail or a notification is
+        // stored in the transaction of the documents that cause it. The host (the Host embedded, Program.cs standalone)
+        // runs Wolverine; the queue and the handlers are registered here (IdentityOutbox).
         services.AddMartenStore<IIdentityStore>(sp => IdentityStore.Options(connectionString(sp),
-            sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger<IIdentityStore>()));
+                sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger<IIdentityStore>()))
+            .IntegrateWithWolverine();
+        services.ConfigureWolverine(IdentityOutbox.Configure);
         return services;
     }
 

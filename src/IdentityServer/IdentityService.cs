@@ -7,6 +7,9 @@ using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Wolverine;
+using Wolverine.Marten.Publishing;
+using Wolverine.Runtime;
 
 namespace Matrix.Rooms.IdentityServer;
 
@@ -14,13 +17,16 @@ namespace Matrix.Rooms.IdentityServer;
 /// The identity server (identity service API v2 subset): hashed lookup, invitation storage, public keys,
 /// e-mail validation through the mail drop, bind/unbind with the <c>/3pid/onbind</c> notification, and OpenID
 /// account registration. Its HTTP face is <see cref="IdentityServerEndpoints"/>; a homeserver it is embedded in may also
-/// call it in process, with the same checks. Every operation answers a value or the spec's Matrix error.
+/// call it in process, with the same checks. Every operation answers a value or the spec's Matrix error. Its side effects
+/// (mails, <c>/3pid/onbind</c> notifications) are messages published in the same transaction as the documents that cause
+/// them (<see cref="IdentityOutbox"/>).
 /// </summary>
 public sealed class IdentityService(
     IIdentityStore store,
     IdentityKeyStore keys,
-    MailDrop mail,
     HomeserverClient homeservers,
+    IWolverineRuntime wolverine,
+    OutboxedSessionFactory<IIdentityStore> outbox,
     IClock clock,
     IOptions<IdentityServerOptions> options,
     ILogger<IdentityService> logger)
@@ -95,7 +101,8 @@ public sealed class IdentityService(
         if (!RoomId.IsValid(request.RoomId)) return MatrixError.InvalidParam("room_id is not a room ID");
         if (!UserId.IsValid(request.Sender)) return MatrixError.InvalidParam("sender is not a user ID");
 
-        await using var session = store.LightweightSession();
+        var bus = new MessageContext(wolverine);
+        await using var session = outbox.OpenSession(bus);
         var bound = await session.LoadAsync<IdentityAssociation>(IdentityAssociation.IdFor(invitee.Medium, invitee.Address), ct);
         if (bound is not null)
             return new MatrixError(400, "M_THREEPID_IN_USE", "Binding already known")
@@ -112,11 +119,10 @@ public sealed class IdentityService(
             Id = token, Medium = invitee.Medium, Address = invitee.Address, RoomId = request.RoomId, Sender = request.Sender,
             DisplayName = displayName, EphemeralPublicKey = ephemeralPublicKey, CreatedAt = clock.GetCurrentInstant(),
         });
-        await session.SaveChangesAsync(ct);
 
         var room = request.RoomName ?? request.RoomAlias ?? "a room";
         var inviter = request.SenderDisplayName is { Length: > 0 } d ? $"{d} ({request.Sender})" : request.Sender;
-        await mail.SendAsync(invitee, "invitation", $"{inviter} invited you to {room} on Matrix",
+        await bus.PublishAsync(Mail(invitee, "invitation", $"{inviter} invited you to {room} on Matrix",
             $"""
             Hello,
 
@@ -126,7 +132,8 @@ public sealed class IdentityService(
             and bind it to your Matrix ID: the invitation then arrives as an ordinary room invite.
 
             Room ID: {request.RoomId}
-            """, ct);
+            """));
+        await session.SaveChangesAsync(ct);
 
         baseUrl = baseUrl.TrimEnd('/');
         return new StoredInvite(token,
@@ -168,7 +175,8 @@ public sealed class IdentityService(
         var address = parsed.Value;
         var now = clock.GetCurrentInstant();
 
-        await using var session = store.LightweightSession();
+        var bus = new MessageContext(wolverine);
+        await using var session = outbox.OpenSession(bus);
         var existing = (await session.Query<IdentityValidationSession>()
                 .Where(s => s.Medium == address.Medium && s.Address == address.Address && s.ClientSecret == clientSecret)
                 .ToListAsync(ct))
@@ -185,11 +193,10 @@ public sealed class IdentityService(
                 Token = RandomString(18), SendAttempt = sendAttempt, NextLink = nextLink, CreatedAt = now, ModifiedAt = now,
             };
         session.Store(validation);
-        await session.SaveChangesAsync(ct);
 
         var link = $"{baseUrl.TrimEnd('/')}/_matrix/identity/v2/validate/email/submitToken" +
                    $"?sid={validation.Id}&client_secret={Uri.EscapeDataString(clientSecret)}&token={validation.Token}";
-        await mail.SendAsync(address, "validation", "Validate your e-mail address for Matrix",
+        await bus.PublishAsync(Mail(address, "validation", "Validate your e-mail address for Matrix",
             $"""
             Hello,
 
@@ -200,7 +207,8 @@ public sealed class IdentityService(
             Session: {validation.Id}
 
             {link}
-            """, ct);
+            """));
+        await session.SaveChangesAsync(ct);
         return validation.Id;
     }
 
@@ -254,7 +262,8 @@ public sealed class IdentityService(
         if (caller is not null && caller != mxid)
             return MatrixError.Forbidden($"{caller} may only bind third-party identifiers to their own Matrix ID, not to {mxid}");
 
-        await using var session = store.LightweightSession();
+        var bus = new MessageContext(wolverine);
+        await using var session = outbox.OpenSession(bus);
         var found = await FindSessionAsync(session, sid, clientSecret, ct);
         if (!found.IsSuccess) return found.Error!;
         var validation = found.Value;
@@ -268,16 +277,15 @@ public sealed class IdentityService(
             Id = IdentityAssociation.IdFor(address.Medium, address.Address), Medium = address.Medium, Address = address.Address,
             Mxid = mxid, LookupHash = LookupHash.Sha256(address, keys.LookupPepper), BoundAt = now,
         });
-        await session.SaveChangesAsync(ct);
-        logger.LogInformation("Bound {Address} to {Mxid}", address, mxid);
-
         var association = Sign(new JsonObject
         {
             ["address"] = address.Address, ["medium"] = address.Medium, ["mxid"] = mxid,
             ["not_before"] = now.ToUnixTimeMilliseconds(), ["not_after"] = (now + AssociationLifetime).ToUnixTimeMilliseconds(),
             ["ts"] = now.ToUnixTimeMilliseconds(),
         });
-        await DeliverPendingInvitesAsync(address, mxid, association, ct);
+        await PublishPendingInvitesAsync(session, bus, address, mxid, association, ct);
+        await session.SaveChangesAsync(ct);
+        logger.LogInformation("Bound {Address} to {Mxid}", address, mxid);
         return association;
     }
 
@@ -354,9 +362,13 @@ public sealed class IdentityService(
 
     // ── Helpers ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-    private async Task DeliverPendingInvitesAsync(ThirdPartyId address, string mxid, JsonObject association, CancellationToken ct)
+    /// <summary>
+    /// The <c>/3pid/onbind</c> notification for every invitation still pending for the address, published with the bind
+    /// (<see cref="NotifyHomeserverOfBind"/>): it is sent iff the bind commits, and retried until the homeserver takes it.
+    /// </summary>
+    private async Task PublishPendingInvitesAsync(IDocumentSession session, IMessageBus bus, ThirdPartyId address, string mxid,
+        JsonObject association, CancellationToken ct)
     {
-        await using var session = store.LightweightSession();
         var pending = await session.Query<IdentityStoredInvite>()
             .Where(i => i.Medium == address.Medium && i.Address == address.Address && i.DeliveredAt == null)
             .ToListAsync(ct);
@@ -374,12 +386,11 @@ public sealed class IdentityService(
         notification.Remove("signatures");
         notification["invites"] = invites;
 
-        var delivered = await homeservers.NotifyBindAsync(mxid, Sign(notification), ct);
-        if (!delivered) return; // kept pending: the next bind of the address tries again
-        var now = clock.GetCurrentInstant();
-        foreach (var invite in pending) session.Store(invite with { DeliveredAt = now, DeliveredTo = mxid });
-        await session.SaveChangesAsync(ct);
+        await bus.PublishAsync(new NotifyHomeserverOfBind(mxid, Sign(notification).ToJsonString(), pending.Select(i => i.Id).ToArray()));
     }
+
+    private SendIdentityMail Mail(ThirdPartyId to, string kind, string subject, string body) =>
+        new(Guid.NewGuid(), clock.GetCurrentInstant().ToDateTimeOffset(), to.Medium, to.Address, kind, subject, body);
 
     private JsonObject Sign(JsonObject json) => Ed25519Signing.SignJson(json, Name, keys.SigningKey);
 

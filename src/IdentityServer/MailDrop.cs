@@ -18,12 +18,16 @@ public sealed class MailDrop(IOptions<IdentityServerOptions> options, IClock clo
 {
     public string Folder => Path.Combine(options.Value.ResolveDataDirectory(), options.Value.MailDrop);
 
-    /// <summary>Writes the message and returns the file's path.</summary>
-    public async Task<string> SendAsync(ThirdPartyId to, string kind, string subject, string body, CancellationToken ct)
+    /// <summary>
+    /// Writes the message and returns the file's path. With <paramref name="messageId"/> and <paramref name="createdAt"/>
+    /// (the outbox's <see cref="SendIdentityMail"/>) the file's name is fixed, and a message already written is not written again.
+    /// </summary>
+    public async Task<string> SendAsync(ThirdPartyId to, string kind, string subject, string body, CancellationToken ct,
+        Guid? messageId = null, Instant? createdAt = null)
     {
         CreatePrivateFolder(Folder);
-        var now = clock.GetCurrentInstant();
-        var id = Guid.NewGuid().ToString("N");
+        var now = createdAt ?? clock.GetCurrentInstant();
+        var id = (messageId ?? Guid.NewGuid()).ToString("N");
         var from = $"identity@{options.Value.EffectiveServerName}";
         var message = new StringBuilder()
             .Append("From: Matrix.Rooms identity server <").Append(from).Append(">\r\n")
@@ -40,6 +44,7 @@ public sealed class MailDrop(IOptions<IdentityServerOptions> options, IClock clo
         // The file name carries the time and the kind, never the address.
         var name = $"{InstantPattern.CreateWithInvariantCulture("uuuuMMdd'T'HHmmss.fff").Format(now)}-{kind}-{id[..8]}.eml";
         var path = Path.Combine(Folder, name);
+        if (messageId is not null && File.Exists(path)) return path;
         var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         await using (var stream = new FileStream(path, file))

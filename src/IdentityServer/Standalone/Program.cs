@@ -1,4 +1,5 @@
 using Matrix.Rooms.IdentityServer.Http;
+using Wolverine;
 
 namespace Matrix.Rooms.IdentityServer.Standalone;
 
@@ -33,6 +34,8 @@ internal static class IdentityServerProgram
         // token in its query: only warnings from there.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddMatrixIdentityServer(builder.Configuration.GetSection(Section), _ => connectionString);
+        // Wolverine for the outbox of mails and bind notifications (IdentityOutbox); its only store is the identity store.
+        builder.Host.UseWolverine(opts => opts.UseRuntimeCompilation());
         builder.Services.AddExceptionHandler<IdentityServerExceptionHandler>();
         builder.Services.AddProblemDetails();
 

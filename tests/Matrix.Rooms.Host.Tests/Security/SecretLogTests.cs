@@ -33,7 +33,7 @@ public sealed class SecretLogTests(SecurityFixture host)
         var sid = (await client.OkAsync(HttpMethod.Post, "/_matrix/identity/v2/validate/email/requestToken",
             new JsonObject { ["client_secret"] = clientSecret, ["email"] = ThirdPartyInviteFixture.NewAddress(), ["send_attempt"] = 1 }, token))
             ["sid"]!.GetValue<string>();
-        var mailToken = ThirdPartyInviteFixture.MailToken(host.MailDrop, sid);
+        var mailToken = await ThirdPartyInviteFixture.MailTokenAsync(host.MailDrop, sid);
         (await client.SendAsync(HttpMethod.Get,
             $"/_matrix/identity/v2/validate/email/submitToken?sid={sid}&client_secret={clientSecret}&token={mailToken}")).Status.Should().Be(200);
 

@@ -127,13 +127,13 @@ public sealed class EmbeddedIdentityServerTests(ThirdPartyInviteFixture host)
 
         var sid = (await host.PostOkAsync($"{Api}/validate/email/requestToken",
             new JsonObject { ["client_secret"] = "s3cret", ["email"] = address, ["send_attempt"] = 1 }, bobToken))["sid"]!.GetValue<string>();
+        var mail = await ThirdPartyInviteFixture.MailAsync(host.MailDrop, text => text.Contains($"Session: {sid}"));
         var mails = Directory.GetFiles(host.MailDrop, "*.eml").Length;
         // The same send_attempt again: same session, no second e-mail.
         (await host.PostOkAsync($"{Api}/validate/email/requestToken",
             new JsonObject { ["client_secret"] = "s3cret", ["email"] = address, ["send_attempt"] = 1 }, bobToken))["sid"]!.GetValue<string>()
             .Should().Be(sid);
         Directory.GetFiles(host.MailDrop, "*.eml").Length.Should().Be(mails);
-        var mail = File.ReadAllText(Directory.GetFiles(host.MailDrop, "*.eml").Single(f => File.ReadAllText(f).Contains($"Session: {sid}")));
         mail.Should().Contain($"To: {address}").And.Contain("Subject: ");
 
         (status, body) = await host.PostAsync($"{Api}/3pid/bind", new JsonObject { ["sid"] = sid, ["client_secret"] = "s3cret", ["mxid"] = bob }, bobToken);
@@ -146,7 +146,7 @@ public sealed class EmbeddedIdentityServerTests(ThirdPartyInviteFixture host)
         (status, body["errcode"]!.GetValue<string>()).Should().Be((404, "M_NO_VALID_SESSION"));
 
         // The link in the mail validates without a token (a browser follows it).
-        var token = ThirdPartyInviteFixture.MailToken(host.MailDrop, sid);
+        var token = await ThirdPartyInviteFixture.MailTokenAsync(host.MailDrop, sid);
         (status, _) = await host.SendAsync(HttpMethod.Get, $"{Api}/validate/email/submitToken?sid={sid}&client_secret=s3cret&token={token}");
         status.Should().Be(200);
         (await host.SendAsync(HttpMethod.Get, $"{Api}/3pid/getValidated3pid?sid={sid}&client_secret=s3cret", token: bobToken))

@@ -161,7 +161,7 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
         var secret = "bob-secret-" + Guid.NewGuid().ToString("N")[..8];
         var sid = (await PostOkAsync(servers.IdentityServer, "/_matrix/identity/v2/validate/email/requestToken",
             new JsonObject { ["client_secret"] = secret, ["email"] = address, ["send_attempt"] = 1 }, bobIs))["sid"]!.GetValue<string>();
-        var mailToken = ThirdPartyInviteFixture.MailToken(Path.Combine(servers.IdentityDataDirectory, "maildrop"), sid);
+        var mailToken = await ThirdPartyInviteFixture.MailTokenAsync(Path.Combine(servers.IdentityDataDirectory, "maildrop"), sid);
         // The link in the mail, as a browser opens it: sid, client_secret and token in the query string.
         using (var link = await servers.IdentityServer.GetAsync(
                    $"/_matrix/identity/v2/validate/email/submitToken?sid={sid}&client_secret={secret}&token={mailToken}"))
@@ -171,9 +171,18 @@ public sealed class SecondProcessIdentityServerTests(TwoServersFixture servers) 
             ["sid"] = sid, ["client_secret"] = secret, ["id_server"] = servers.IdentityServerName, ["id_access_token"] = bobIs,
         }, bobToken);
 
-        // The identity server called /3pid/onbind; the homeserver checked the key with pubkey/isvalid and exchanged the invite.
-        var (status, member) = await SendAsync(servers.Homeserver, HttpMethod.Get,
-            $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/state/m.room.member/{Uri.EscapeDataString(bob)}", null, aliceToken);
+        // The identity server called /3pid/onbind (from its outbox, after the bind committed); the homeserver checked the
+        // key with pubkey/isvalid and exchanged the invite. Bounded wait: 60 s.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        int status;
+        JsonObject member;
+        while (true)
+        {
+            (status, member) = await SendAsync(servers.Homeserver, HttpMethod.Get,
+                $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/state/m.room.member/{Uri.EscapeDataString(bob)}", null, aliceToken);
+            if (status == 200 || DateTime.UtcNow > deadline) break;
+            await Task.Delay(50);
+        }
         status.Should().Be(200, servers.Output);
         member["membership"]!.GetValue<string>().Should().Be("invite");
         member["third_party_invite"]!["signed"]!["signatures"]!["identity.test"]!["ed25519:0"].Should().NotBeNull();

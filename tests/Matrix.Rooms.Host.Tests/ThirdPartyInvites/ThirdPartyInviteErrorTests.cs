@@ -387,11 +387,12 @@ public sealed class ThirdPartyInviteErrorTests(ThirdPartyInviteFixture host)
         var address = ThirdPartyInviteFixture.NewAddress();
         await host.PostOkAsync(ThirdPartyInviteFixture.InviteUrl(room), ThirdPartyInviteFixture.ThirdPartyInvite(address, aliceToken), aliceToken);
         var (sid, clientSecret) = await host.ValidateEmailAsync(address, bobToken);
-        var mailToken = ThirdPartyInviteFixture.MailToken(host.MailDrop, sid);
+        var mailToken = await ThirdPartyInviteFixture.MailTokenAsync(host.MailDrop, sid);
         await host.PostOkAsync("/_matrix/client/v3/account/3pid/bind", new JsonObject
         {
             ["sid"] = sid, ["client_secret"] = clientSecret, ["id_server"] = "localhost", ["id_access_token"] = bobToken,
         }, bobToken);
+        await host.WaitForInvitesDeliveredAsync(address);
         await host.PostOkAsync($"/_matrix/client/v3/rooms/{Uri.EscapeDataString(room)}/join", new JsonObject(), bobToken);
 
         var events = (await host.EventsAsync(room)).Select(e => e.ToJson().ToJsonString(MatrixJson.Options)).ToList();

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Alba;
 using Marten;
 using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Host.Features.ThirdPartyInvites;
+using Matrix.Rooms.Host.Tests.Outbox;
 using Matrix.Rooms.Host.Tests.Support;
 using Matrix.Rooms.IdentityServer;
 using Microsoft.AspNetCore.Hosting;
@@ -47,7 +49,12 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:1:TimeoutSeconds", "1");
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:2:Name", "broken.test");
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:2:BaseUrl", $"http://{FailingServer.Authority}");
-            builder.ConfigureServices(services => services.RunWolverineInSoloMode());
+            builder.ConfigureServices(services =>
+            {
+                services.RunWolverineInSoloMode();
+                // The embedded identity server reaches the homeserver through this port: a test can make it fail.
+                services.AddSingleton<IEmbeddingHomeserver>(sp => new FailingFirstHomeserver(ActivatorUtilities.CreateInstance<EmbeddingHomeserver>(sp)));
+            });
         });
     }
 
@@ -65,6 +72,9 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
         {
         }
     }
+
+    /// <summary>The homeserver as the embedded identity server calls it (<see cref="FailingFirstHomeserver.FailNext"/>).</summary>
+    public FailingFirstHomeserver EmbeddingHomeserver => (FailingFirstHomeserver)Host.Services.GetRequiredService<IEmbeddingHomeserver>();
 
     public IMessageBus Bus => Host.Services.CreateScope().ServiceProvider.GetRequiredService<IMessageBus>();
 
@@ -134,7 +144,7 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
         var requested = await PostOkAsync("/_matrix/identity/v2/validate/email/requestToken",
             new JsonObject { ["client_secret"] = clientSecret, ["email"] = address, ["send_attempt"] = 1 }, idToken);
         var sid = requested["sid"]!.GetValue<string>();
-        var token = MailToken(MailDrop, sid);
+        var token = await MailTokenAsync(MailDrop, sid);
         var submitted = await PostOkAsync("/_matrix/identity/v2/validate/email/submitToken",
             new JsonObject { ["sid"] = sid, ["client_secret"] = clientSecret, ["token"] = token }, idToken);
         submitted["success"]!.GetValue<bool>().Should().BeTrue();
@@ -142,14 +152,45 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
     }
 
     /// <summary>The <c>Token:</c> line of the validation e-mail for session <paramref name="sid"/> in a mail drop.</summary>
-    public static string MailToken(string mailDrop, string sid)
+    public static async Task<string> MailTokenAsync(string mailDrop, string sid)
     {
-        var mail = Directory.GetFiles(mailDrop, "*.eml").Select(File.ReadAllText)
-            .Single(text => text.Contains($"Session: {sid}", StringComparison.Ordinal));
+        var mail = await MailAsync(mailDrop, text => text.Contains($"Session: {sid}", StringComparison.Ordinal));
         return mail.Split('\n').Select(line => line.Trim()).Single(line => line.StartsWith("Token: ", StringComparison.Ordinal))["Token: ".Length..];
     }
 
-    /// <summary>Validates the address and binds it to the token's user through <c>POST /account/3pid/bind</c>.</summary>
+    /// <summary>
+    /// The one e-mail in the mail drop that <paramref name="matches"/>. Mails leave through the identity server's outbox
+    /// after the request's transaction commits, so this waits for it (bounded: 30 s).
+    /// </summary>
+    public static async Task<string> MailAsync(string mailDrop, Func<string, bool> matches)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var found = Directory.Exists(mailDrop) ? Directory.GetFiles(mailDrop, "*.eml").Select(File.ReadAllText).Where(matches).ToList() : [];
+            if (found.Count > 0 || DateTime.UtcNow > deadline) return found.Should().ContainSingle("one e-mail matches in " + mailDrop).Subject;
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits (bounded: 30 s) until the identity server's outbox has handed every invite of the address to the homeserver.</summary>
+    public async Task WaitForInvitesDeliveredAsync(string address)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            await using var session = Host.Services.GetRequiredService<IIdentityStore>().QuerySession();
+            var pending = await session.Query<IdentityStoredInvite>().Where(i => i.Address == address && i.DeliveredAt == null).CountAsync();
+            if (pending == 0) return;
+            DateTime.UtcNow.Should().BeBefore(deadline, $"the invites for {address} should have been delivered");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Validates the address and binds it to the token's user through <c>POST /account/3pid/bind</c>, and waits for the
+    /// identity server's <c>/3pid/onbind</c> notification to have been processed.
+    /// </summary>
     public async Task BindAsync(string address, string userToken)
     {
         var (sid, secret) = await ValidateEmailAsync(address, userToken);
@@ -157,6 +198,7 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
         {
             ["sid"] = sid, ["client_secret"] = secret, ["id_server"] = "localhost", ["id_access_token"] = userToken,
         }, userToken);
+        await WaitForInvitesDeliveredAsync(address);
     }
 
     public async Task<IReadOnlyList<MatrixEvent>> EventsAsync(string roomId)

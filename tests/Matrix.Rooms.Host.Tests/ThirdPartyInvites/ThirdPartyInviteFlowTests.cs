@@ -136,6 +136,7 @@ public sealed class ThirdPartyInviteFlowTests(ThirdPartyInviteFixture host)
         (association["address"]!.GetValue<string>(), association["mxid"]!.GetValue<string>()).Should().Be((address, bob));
         association["signatures"]!["localhost"]!["ed25519:0"].Should().NotBeNull();
 
+        await host.WaitForInvitesDeliveredAsync(address);
         (await host.EventsAsync(roomId)).OfType<MemberEvent>().Single(m => m.StateKey == bob).Membership.Should().Be("invite");
     }
 

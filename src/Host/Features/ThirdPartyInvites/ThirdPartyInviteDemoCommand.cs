@@ -44,13 +44,23 @@ public sealed class ThirdPartyInviteDemoCommand : JasperFxAsyncCommand<ThirdPart
         Console.WriteLine($"{alice} invited {address}: {invited.EventId ?? invited.Error?.ToString()}");
 
         var sid = (await identity.RequestEmailTokenAsync("demo-secret", address, 1, null, "http://localhost:8008", default)).Value;
-        var mail = Directory.GetFiles(mailDrop.Folder, "*.eml").Select(path => (path, text: File.ReadAllText(path)))
-            .Single(m => m.text.Contains($"Session: {sid}", StringComparison.Ordinal));
+        // The mail leaves through the identity server's outbox once the session has committed: wait for it (at most 30 s).
+        var mail = await Eventually(() => Directory.Exists(mailDrop.Folder)
+            ? Directory.GetFiles(mailDrop.Folder, "*.eml").Select(path => (path, text: File.ReadAllText(path)))
+                .SingleOrDefault(m => m.text.Contains($"Session: {sid}", StringComparison.Ordinal))
+            : default);
         var token = mail.text.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("Token: ", StringComparison.Ordinal))["Token: ".Length..];
         Console.WriteLine($"Validation e-mail in the mail drop: {mail.path} (Token: {token})");
         Console.WriteLine($"submitToken: {(await identity.SubmitTokenAsync(sid, "demo-secret", token, default)).IsSuccess}");
         var bound = await identity.BindThreepidAsync(bob, sid, "demo-secret", bob, default);
         Console.WriteLine($"{bob} bound the address: {(bound.IsSuccess ? "ok" : bound.Error!.ToString())}");
+        // So does the /3pid/onbind notification: wait until its invites are delivered (at most 30 s).
+        var identityStore = host.Services.GetRequiredService<IIdentityStore>();
+        await Eventually(async () =>
+        {
+            await using var identitySession = identityStore.QuerySession();
+            return !await identitySession.Query<IdentityStoredInvite>().AnyAsync(i => i.Address == address && i.DeliveredAt == null);
+        });
 
         var joined = await bus.InvokeAsync<RoomCommandResult>(new JoinRoom { RoomId = roomId, Sender = bob });
         Console.WriteLine($"{bob} joined: {joined.EventId ?? joined.Error?.ToString()}");
@@ -65,6 +75,19 @@ public sealed class ThirdPartyInviteDemoCommand : JasperFxAsyncCommand<ThirdPart
 
         await host.StopAsync();
         return members.Count(m => m.Membership == Memberships.Join) == 2;
+    }
+
+    private static Task<T> Eventually<T>(Func<T> probe) => Eventually(() => Task.FromResult(probe()));
+
+    private static async Task<T> Eventually<T>(Func<Task<T>> probe)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var value = await probe();
+            if (!EqualityComparer<T>.Default.Equals(value, default) || DateTime.UtcNow > deadline) return value;
+            await Task.Delay(20);
+        }
     }
 
     private static async Task<string> Register(IMessageBus bus, string username)

@@ -126,8 +126,7 @@ public static class ThirdPartyInviteEndpoints
     /// the trusted identity server to bind the validated address to the caller; the identity server then notifies this
     /// homeserver (<c>/3pid/onbind</c>) and pending invites are exchanged. The identity server's errors are passed on.
     /// </summary>
-    private static async Task<IResult> BindAsync(HttpContext http, Caller caller, IdentityServers servers, IDocumentStore store, IClock clock,
-        CancellationToken ct)
+    private static async Task<IResult> BindAsync(HttpContext http, Caller caller, IdentityServers servers, IMessageBus bus, CancellationToken ct)
     {
         var body = await http.Request.ReadObjectAsync(ct);
         var clientSecret = body.RequiredString("client_secret");
@@ -148,15 +147,7 @@ public static class ThirdPartyInviteEndpoints
         }
         if (association["medium"] is JsonValue m && m.TryGetValue<string>(out var medium)
             && association["address"] is JsonValue a && a.TryGetValue<string>(out var address))
-        {
-            await using var session = store.LightweightSession();
-            session.Store(new AccountThreepidBinding
-            {
-                Id = AccountThreepidBinding.IdFor(caller.UserId, medium, address), UserId = caller.UserId, Medium = medium,
-                Address = address, IdServer = idServer, BoundAt = clock.GetCurrentInstant(),
-            });
-            await session.SaveChangesAsync(ct);
-        }
+            await bus.InvokeAsync(new RecordThreepidBinding(caller.UserId, medium, address, idServer), ct);
         return MatrixHttp.Ok(new JsonObject());
     }
 
