@@ -124,6 +124,10 @@ public enum ClientEndpoint : byte
     Logout,
     /// <summary><c>POST /logout/all</c></summary>
     LogoutAll,
+    /// <summary><c>GET /capabilities</c></summary>
+    GetCapabilities,
+    /// <summary><c>DELETE /profile/{userId}/displayname</c> or <c>…/avatar_url</c></summary>
+    DeleteProfileField,
 }
 
 /// <summary>Which part of the spec's guest list (if any) an endpoint belongs to.</summary>

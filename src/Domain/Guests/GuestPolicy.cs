@@ -176,6 +176,8 @@ public static class GuestPolicy
         ClientEndpoint.Search => "POST /search",
         ClientEndpoint.Logout => "POST /logout",
         ClientEndpoint.LogoutAll => "POST /logout/all",
+        ClientEndpoint.GetCapabilities => "GET /capabilities",
+        ClientEndpoint.DeleteProfileField => "DELETE /profile/{userId}/{keyName}",
         _ => endpoint.ToString(),
     };
 

@@ -80,6 +80,20 @@ public sealed class RoomReader(IQuerySession session)
         return state.Values.ToList();
     }
 
+    /// <summary>
+    /// Event ID → <c>txnId</c> for those of <paramref name="events"/> that <paramref name="caller"/>'s device sent with
+    /// <c>PUT /send</c> (one indexed query; none when the caller sent none of them).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> TransactionIdsAsync(Caller caller, IEnumerable<MatrixEvent> events, CancellationToken ct)
+    {
+        var own = events.Where(e => e.Sender == caller.UserId && !e.IsState).Select(e => e.EventId).Distinct().ToArray();
+        if (own.Length == 0) return new Dictionary<string, string>();
+        var sent = await session.Query<Rooms.SentTransaction>()
+            .Where(t => t.EventId.IsOneOf(own) && t.UserId == caller.UserId && t.DeviceId == caller.DeviceId)
+            .ToListAsync(ct);
+        return sent.Where(t => t.TxnId is not null).ToDictionary(t => t.EventId, t => t.TxnId!);
+    }
+
     public async Task<MatrixEvent?> StateEventAsync(string roomId, StateKey key, long? position, CancellationToken ct)
     {
         if (position is null)
