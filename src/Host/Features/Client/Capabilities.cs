@@ -23,8 +23,8 @@ public static class CapabilitiesEndpoint
             {
                 ["m.change_password"] = Enabled(false),
                 ["m.room_versions"] = new JsonObject { ["default"] = RoomVersion.Default.Id, ["available"] = available },
-                ["m.set_displayname"] = Enabled(false),
-                ["m.set_avatar_url"] = Enabled(false),
+                ["m.set_displayname"] = Enabled(true),
+                ["m.set_avatar_url"] = Enabled(true),
                 ["m.3pid_changes"] = Enabled(false),
                 ["m.get_login_token"] = Enabled(false),
             },

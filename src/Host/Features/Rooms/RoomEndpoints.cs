@@ -63,11 +63,16 @@ public static class RoomEndpoints
             return new InviteUser { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
         });
 
-    private static Task<IResult> Join(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false) =>
-        Send(http, caller, roomId, bus, ct, body => new JoinRoom
+    private static async Task<IResult> Join(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false)
+    {
+        // The join event carries the user's display name, as servers do (Features/Profile).
+        var profile = await http.RequestServices.GetRequiredService<IQuerySession>().LoadAsync<Profile.UserProfile>(caller.UserId, ct);
+        return await Send(http, caller, roomId, bus, ct, body => new JoinRoom
         {
             RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason"),
+            DisplayName = profile?.DisplayName,
         }, includeRoomId);
+    }
 
     private static Task<IResult> SetState(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, IMessageBus bus,
         CancellationToken ct) =>
