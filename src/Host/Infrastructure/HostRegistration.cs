@@ -10,6 +10,7 @@ using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
+using Matrix.Rooms.Host.Features.Devices;
 using Matrix.Rooms.Host.Features.Profile;
 using Matrix.Rooms.Host.Features.PushRules;
 using Matrix.Rooms.Host.Features.Rooms;
@@ -123,6 +124,7 @@ public static class HostRegistration
             api.MapJoinedRooms();
             api.MapPushRules();
             api.MapProfile();
+            api.MapDevices();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)
