@@ -84,7 +84,7 @@ public enum ClientEndpoint : byte
     Ban,
     /// <summary><c>POST /rooms/{roomId}/unban</c></summary>
     Unban,
-    /// <summary><c>POST /join/{roomIdOrAlias}</c> (the spec lists only <c>POST /rooms/{roomId}/join</c> for guests)</summary>
+    /// <summary><c>POST /join/{roomIdOrAlias}</c>: open to guests like <see cref="JoinRoom"/>, deliberately (the spec lists only <c>POST /rooms/{roomId}/join</c>)</summary>
     JoinRoomByIdOrAlias,
     /// <summary><c>POST /knock/{roomIdOrAlias}</c></summary>
     Knock,

@@ -24,7 +24,9 @@ public static class RoomEndpoints
     public static void MapRoomMembership(this IEndpointRouteBuilder api)
     {
         api.MapPost("/rooms/{roomId}/invite", Invite).For(ClientEndpoint.Invite).RequireRateLimiting(MatrixRateLimits.Invite);
-        api.MapPost("/rooms/{roomId}/join", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, caller, roomId, bus, ct)).For(ClientEndpoint.JoinRoom);
+        // Both answer {"room_id": …} (spec joining.yaml: required).
+        api.MapPost("/rooms/{roomId}/join", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Join(http, caller, roomId, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoom);
         api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
             Join(http, caller, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
         api.MapPost("/rooms/{roomId}/leave", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
