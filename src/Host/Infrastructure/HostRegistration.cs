@@ -11,6 +11,7 @@ using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.Devices;
+using Matrix.Rooms.Host.Features.Forget;
 using Matrix.Rooms.Host.Features.Profile;
 using Matrix.Rooms.Host.Features.PushRules;
 using Matrix.Rooms.Host.Features.Rooms;
@@ -125,6 +126,7 @@ public static class HostRegistration
             api.MapPushRules();
             api.MapProfile();
             api.MapDevices();
+            api.MapForgetRoom();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)

@@ -36,11 +36,15 @@ public sealed class RoomReader(IQuerySession session)
         var headTask = batch.Load<RoomHead>(roomId);
         var visibilityTask = batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId == roomId).ToList();
         var membershipTask = batch.Query<MembershipTimelineEntry>().Where(m => m.RoomId == roomId && m.UserId == caller.UserId).ToList();
+        var forgottenTask = batch.Load<Forget.ForgottenRoom>(Forget.ForgottenRoom.IdFor(caller.UserId, roomId));
+        var memberTask = batch.Load<RoomMember>(RoomMember.IdFor(roomId, caller.UserId));
         await batch.Execute(ct);
 
         var head = await headTask;
         var visibility = VisibilityValueTimeline.From((await visibilityTask).Select(v => (v.Position, v.Value)));
-        var membership = UserMembershipTimeline.From((await membershipTask).Select(m => (m.Position, m.Membership)));
+        // A forgotten room is read as if the user had never been there (spec "forget": "no longer able to retrieve history").
+        var forgotten = await forgottenTask is { } f && f.AppliesTo(await memberTask);
+        var membership = UserMembershipTimeline.From(forgotten ? [] : (await membershipTask).Select(m => (m.Position, m.Membership)));
         var notAllowed = MatrixError.Forbidden($"{caller.UserId} is not in room {roomId} and it is not world-readable");
         if (head is null) throw new MatrixException(notAllowed);
         if (GuestPolicy.CheckRoomRead(caller.IsGuest, membership.Current, visibility.Current) is { } guestRefusal)
