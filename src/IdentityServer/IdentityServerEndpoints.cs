@@ -107,6 +107,9 @@ public static class IdentityServerEndpoints
             {
                 null => throw new MatrixException(MatrixError.MissingParam("send_attempt")),
                 JsonValue v when v.TryGetValue<int>(out var n) => n,
+                // Deliberately beyond the spec's letter, as Sydent: matrix-js-sdk (and so Element) sends "send_attempt": "1".
+                JsonValue v when v.TryGetValue<string>(out var text) && int.TryParse(text, System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
                 _ => throw new MatrixException(MatrixError.BadJson("'send_attempt' must be an integer")),
             };
             var nextLink = body.OptionalString("next_link");

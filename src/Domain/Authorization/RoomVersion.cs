@@ -61,6 +61,22 @@ public sealed record RoomVersion
     /// <summary>v1–v2: event IDs have the shape <c>$opaque:server</c>, so an event ID carries a domain.</summary>
     public bool EventIdsHaveDomain { get; init; }
 
+    /// <summary>v1–v5: redaction keeps <c>aliases</c> in <c>m.room.aliases</c> content.</summary>
+    public bool RedactionKeepsAliases { get; init; }
+
+    /// <summary>v8+: redaction keeps <c>allow</c> in <c>m.room.join_rules</c> content.</summary>
+    public bool RedactionKeepsJoinRuleAllow { get; init; }
+
+    /// <summary>v9+: redaction keeps <c>join_authorised_via_users_server</c> in <c>m.room.member</c> content.</summary>
+    public bool RedactionKeepsJoinAuthorisedVia { get; init; }
+
+    /// <summary>
+    /// v11: top-level <c>origin</c>, <c>membership</c>, <c>prev_state</c> are no longer kept; <c>m.room.create</c> keeps all
+    /// content, <c>m.room.power_levels</c> keeps <c>invite</c>, <c>m.room.redaction</c> keeps <c>redacts</c>, and
+    /// <c>m.room.member</c> keeps the <c>signed</c> key of <c>third_party_invite</c>.
+    /// </summary>
+    public bool UpdatedRedactionRules { get; init; }
+
     public override string ToString() => $"room version {Id}";
 
     public static RoomVersion V1 { get; } = new()
@@ -70,6 +86,7 @@ public sealed record RoomVersion
         SpecialCaseRedactionAuth = true,
         FloatPowerLevels = true,
         EventIdsHaveDomain = true,
+        RedactionKeepsAliases = true,
     };
 
     public static RoomVersion V2 { get; } = V1 with { Id = "2" };
@@ -89,22 +106,23 @@ public sealed record RoomVersion
         FloatPowerLevels = false,
         StrictCanonicalJson = true,
         NotificationsPowerLevels = true,
+        RedactionKeepsAliases = false,
     };
 
     /// <summary>v7: knocking.</summary>
     public static RoomVersion V7 { get; } = V6 with { Id = "7", AllowKnocking = true };
 
     /// <summary>v8: restricted join rule.</summary>
-    public static RoomVersion V8 { get; } = V7 with { Id = "8", RestrictedJoinRule = true };
+    public static RoomVersion V8 { get; } = V7 with { Id = "8", RestrictedJoinRule = true, RedactionKeepsJoinRuleAllow = true };
 
     /// <summary>v9: redaction algorithm change only (keeps <c>join_authorised_via_users_server</c>); same auth rules as v8.</summary>
-    public static RoomVersion V9 { get; } = V8 with { Id = "9" };
+    public static RoomVersion V9 { get; } = V8 with { Id = "9", RedactionKeepsJoinAuthorisedVia = true };
 
     /// <summary>v10: <c>knock_restricted</c> and integer-only power levels.</summary>
     public static RoomVersion V10 { get; } = V9 with { Id = "10", KnockRestrictedJoinRule = true, IntegerPowerLevelsOnly = true };
 
     /// <summary>v11: creator is the create event's sender; <c>redacts</c> moves into content.</summary>
-    public static RoomVersion V11 { get; } = V10 with { Id = "11", UseRoomCreateSender = true, RedactsInContent = true };
+    public static RoomVersion V11 { get; } = V10 with { Id = "11", UseRoomCreateSender = true, RedactsInContent = true, UpdatedRedactionRules = true };
 
     /// <summary>Every room version this engine knows, oldest first.</summary>
     public static IReadOnlyList<RoomVersion> All { get; } = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];

@@ -84,7 +84,7 @@ public enum ClientEndpoint : byte
     Ban,
     /// <summary><c>POST /rooms/{roomId}/unban</c></summary>
     Unban,
-    /// <summary><c>POST /join/{roomIdOrAlias}</c> (the spec lists only <c>POST /rooms/{roomId}/join</c> for guests)</summary>
+    /// <summary><c>POST /join/{roomIdOrAlias}</c>: open to guests like <see cref="JoinRoom"/>, deliberately (the spec lists only <c>POST /rooms/{roomId}/join</c>)</summary>
     JoinRoomByIdOrAlias,
     /// <summary><c>POST /knock/{roomIdOrAlias}</c></summary>
     Knock,
@@ -124,6 +124,10 @@ public enum ClientEndpoint : byte
     Logout,
     /// <summary><c>POST /logout/all</c></summary>
     LogoutAll,
+    /// <summary><c>GET /capabilities</c></summary>
+    GetCapabilities,
+    /// <summary><c>DELETE /profile/{userId}/displayname</c> or <c>…/avatar_url</c></summary>
+    DeleteProfileField,
 }
 
 /// <summary>Which part of the spec's guest list (if any) an endpoint belongs to.</summary>

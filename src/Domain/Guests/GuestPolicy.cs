@@ -176,6 +176,8 @@ public static class GuestPolicy
         ClientEndpoint.Search => "POST /search",
         ClientEndpoint.Logout => "POST /logout",
         ClientEndpoint.LogoutAll => "POST /logout/all",
+        ClientEndpoint.GetCapabilities => "GET /capabilities",
+        ClientEndpoint.DeleteProfileField => "DELETE /profile/{userId}/{keyName}",
         _ => endpoint.ToString(),
     };
 
@@ -197,8 +199,10 @@ public static class GuestPolicy
                     or ClientEndpoint.MediaDownload or ClientEndpoint.MediaDownloadWithFileName
                     or ClientEndpoint.MediaThumbnail => GuestAccessCategory.RetrievingEvents,
 
-                // "… for sending events"
-                ClientEndpoint.JoinRoom or ClientEndpoint.LeaveRoom or ClientEndpoint.SendEvent
+                // "… for sending events". POST /join/{roomIdOrAlias} too, deliberately beyond the list (as Synapse): it is
+                // the same join as POST /rooms/{roomId}/join — still only where guest_access is can_join (CheckJoin) —
+                // and matrix-js-sdk, matrix-nio and matrix-bot-sdk only ever join through it.
+                ClientEndpoint.JoinRoom or ClientEndpoint.JoinRoomByIdOrAlias or ClientEndpoint.LeaveRoom or ClientEndpoint.SendEvent
                     or ClientEndpoint.SetRoomState or ClientEndpoint.SendToDevice => GuestAccessCategory.SendingEvents,
 
                 // "… for their own account maintenance"

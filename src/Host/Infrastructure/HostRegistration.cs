@@ -10,6 +10,10 @@ using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
+using Matrix.Rooms.Host.Features.Devices;
+using Matrix.Rooms.Host.Features.Forget;
+using Matrix.Rooms.Host.Features.Profile;
+using Matrix.Rooms.Host.Features.PushRules;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
@@ -48,6 +52,7 @@ public static class HostRegistration
         builder.Services.AddMatrixErrorHandling();
         builder.Services.AddMatrixAuthentication();
         builder.Services.AddMatrixRoomsRateLimits();
+        builder.Services.AddMatrixCors();
         builder.AddThirdPartyInvites();
         builder.AddRoomsAdmin();
         builder.Services.AddMatrixRoomsCommandLine();
@@ -63,7 +68,7 @@ public static class HostRegistration
                 options.Events.AppendMode = EventAppendMode.Quick;
                 options.Schema.For<Account>();
                 options.Schema.For<AccessTokenRecord>().Index(x => x.UserId);
-                options.Schema.For<SentTransaction>();
+                options.Schema.For<SentTransaction>().Index(x => x.EventId);
                 options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
                 return options;
             })
@@ -97,12 +102,15 @@ public static class HostRegistration
 
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)
     {
+        // First: a preflight is answered before anything else, and the headers are added to every answer (errors too).
+        app.UseCors();
         app.UseMatrixErrorHandling();
         // Explicitly here, inside the error handling: WebApplication would otherwise add them ahead of it.
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMatrixRoomsRateLimits();
         app.MapVersions();
+        app.MapWellKnown();
         foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
         {
             // Every client endpoint needs a caller unless it says it takes no token (register, login): fail closed.
@@ -113,6 +121,12 @@ public static class HostRegistration
             api.MapRoomMembership();
             api.MapSendEvent();
             api.MapRoomReads();
+            api.MapCapabilities();
+            api.MapJoinedRooms();
+            api.MapPushRules();
+            api.MapProfile();
+            api.MapDevices();
+            api.MapForgetRoom();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)

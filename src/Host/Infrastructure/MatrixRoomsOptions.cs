@@ -8,6 +8,9 @@ public sealed class MatrixRoomsOptions
     /// <summary>The server name: the part after ':' in this server's user and room IDs.</summary>
     public string ServerName { get; set; } = "localhost";
 
+    /// <summary>The URL clients reach this server at, for <c>/.well-known/matrix/client</c>; unset: the address of the request.</summary>
+    public string? PublicBaseUrl { get; set; }
+
     /// <summary>Where the Host keeps its files (embedded PostgreSQL cluster, mail drop, keys). Relative to the repository root.</summary>
     public string DataDirectory { get; set; } = ".data";
 

@@ -51,6 +51,8 @@ public static class LoginEndpoints
 
             var deviceId = body.OptionalString("device_id") ?? AccessTokens.NewDeviceId();
             var token = AccessTokens.Issue(session, userId, deviceId, isGuest: false, clock.GetCurrentInstant());
+            if (body.OptionalString("initial_device_display_name") is { Length: > 0 and <= 100 } deviceName)
+                session.Store(new Devices.DeviceName { Id = Devices.DeviceName.IdFor(userId, deviceId), UserId = userId, DeviceId = deviceId, DisplayName = deviceName });
             await session.SaveChangesAsync(ct);
             return MatrixHttp.Ok(new JsonObject
             {

@@ -63,6 +63,8 @@ public static class RegisterAccountHandler
             IsGuest = command.IsGuest,
             CreatedAt = now,
         });
+        // As Synapse: the localpart is the display name until the user sets one.
+        session.Store(new Profile.UserProfile { Id = userId, DisplayName = localpart });
         if (command.InhibitLogin) return new RegisterResult(userId, null, null, null);
         var deviceId = command.DeviceId ?? AccessTokens.NewDeviceId();
         var token = AccessTokens.Issue(session, userId, deviceId, command.IsGuest, now);

@@ -54,7 +54,8 @@ public static class ReadEndpoints
         var from = StreamToken.Parse(query["from"], "from") ?? (dir == 'b' ? viewer.Head : 0);
         var to = StreamToken.Parse(query["to"], "to");
         var (chunk, end) = await PageAsync(reader, viewer, from, to, dir, limit, ct);
-        var response = new JsonObject { ["start"] = StreamToken.Format(from), ["chunk"] = chunk.Select(e => e.Event).ToClientJson() };
+        var txnIds = await reader.TransactionIdsAsync(caller, chunk.Select(e => e.Event), ct);
+        var response = new JsonObject { ["start"] = StreamToken.Format(from), ["chunk"] = chunk.Select(e => e.Event).ToClientJson(txnIds) };
         if (end is not null) response["end"] = StreamToken.Format(end.Value);
         return MatrixHttp.Ok(response);
     }
@@ -111,7 +112,7 @@ public static class ReadEndpoints
         var found = await reader.EventAsync(roomId, eventId, ct);
         // An event the user may not see is answered exactly like one that does not exist.
         return found is { } e && viewer.CanSee(e.Position, e.Event)
-            ? MatrixHttp.Ok(e.Event.ToClientJson())
+            ? MatrixHttp.Ok(e.Event.ToClientJson(await reader.TransactionIdsAsync(caller, [e.Event], ct)))
             : MatrixHttp.Error(MatrixError.NotFound("Event not found"));
     }
 
@@ -123,11 +124,12 @@ public static class ReadEndpoints
         var limit = ParseLimit(http.Request.Query["limit"].ToString(), 10);
         var (before, start) = await PageAsync(reader, viewer, e.Position - 1, null, 'b', limit / 2, ct);
         var (after, end) = await PageAsync(reader, viewer, e.Position, null, 'f', limit - limit / 2, ct);
+        var txnIds = await reader.TransactionIdsAsync(caller, before.Concat(after).Select(x => x.Event).Append(e.Event), ct);
         return MatrixHttp.Ok(new JsonObject
         {
-            ["event"] = e.Event.ToClientJson(),
-            ["events_before"] = before.Select(x => x.Event).ToClientJson(),
-            ["events_after"] = after.Select(x => x.Event).ToClientJson(),
+            ["event"] = e.Event.ToClientJson(txnIds),
+            ["events_before"] = before.Select(x => x.Event).ToClientJson(txnIds),
+            ["events_after"] = after.Select(x => x.Event).ToClientJson(txnIds),
             ["start"] = StreamToken.Format(start ?? 0),
             ["end"] = StreamToken.Format(end ?? e.Position),
             ["state"] = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
@@ -167,12 +169,13 @@ public static class ReadEndpoints
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var (chunk, end) = await PageAsync(reader, viewer, viewer.Head, null, 'b', ParseLimit(http.Request.Query["limit"].ToString(), 20), ct);
         chunk.Reverse();
+        var txnIds = await reader.TransactionIdsAsync(caller, chunk.Select(c => c.Event), ct);
         var response = new JsonObject
         {
             ["room_id"] = roomId,
             ["messages"] = new JsonObject
             {
-                ["chunk"] = chunk.Select(c => c.Event).ToClientJson(),
+                ["chunk"] = chunk.Select(c => c.Event).ToClientJson(txnIds),
                 ["start"] = StreamToken.Format(end ?? 0),
                 ["end"] = StreamToken.Format(viewer.Head),
             },
@@ -209,7 +212,7 @@ public static class ReadEndpoints
                 {
                     ["start"] = StreamToken.Format(from),
                     ["end"] = StreamToken.Format(end ?? from),
-                    ["chunk"] = chunk.Select(c => c.Event).ToClientJson(),
+                    ["chunk"] = chunk.Select(c => c.Event).ToClientJson(await reader.TransactionIdsAsync(caller, chunk.Select(c => c.Event), ct)),
                 });
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds))), ct);
             viewer = await reader.ViewerAsync(roomId, viewer.Caller, ct);

@@ -36,11 +36,15 @@ public sealed class RoomReader(IQuerySession session)
         var headTask = batch.Load<RoomHead>(roomId);
         var visibilityTask = batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId == roomId).ToList();
         var membershipTask = batch.Query<MembershipTimelineEntry>().Where(m => m.RoomId == roomId && m.UserId == caller.UserId).ToList();
+        var forgottenTask = batch.Load<Forget.ForgottenRoom>(Forget.ForgottenRoom.IdFor(caller.UserId, roomId));
+        var memberTask = batch.Load<RoomMember>(RoomMember.IdFor(roomId, caller.UserId));
         await batch.Execute(ct);
 
         var head = await headTask;
         var visibility = VisibilityValueTimeline.From((await visibilityTask).Select(v => (v.Position, v.Value)));
-        var membership = UserMembershipTimeline.From((await membershipTask).Select(m => (m.Position, m.Membership)));
+        // A forgotten room is read as if the user had never been there (spec "forget": "no longer able to retrieve history").
+        var forgotten = await forgottenTask is { } f && f.AppliesTo(await memberTask);
+        var membership = UserMembershipTimeline.From(forgotten ? [] : (await membershipTask).Select(m => (m.Position, m.Membership)));
         var notAllowed = MatrixError.Forbidden($"{caller.UserId} is not in room {roomId} and it is not world-readable");
         if (head is null) throw new MatrixException(notAllowed);
         if (GuestPolicy.CheckRoomRead(caller.IsGuest, membership.Current, visibility.Current) is { } guestRefusal)
@@ -78,6 +82,20 @@ public sealed class RoomReader(IQuerySession session)
         foreach (var (_, ev) in await EventsAsync(roomId, 1, position.Value, ct))
             if (ev.IsState) state[ev.Key] = ev;
         return state.Values.ToList();
+    }
+
+    /// <summary>
+    /// Event ID → <c>txnId</c> for those of <paramref name="events"/> that <paramref name="caller"/>'s device sent with
+    /// <c>PUT /send</c> (one indexed query; none when the caller sent none of them).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> TransactionIdsAsync(Caller caller, IEnumerable<MatrixEvent> events, CancellationToken ct)
+    {
+        var own = events.Where(e => e.Sender == caller.UserId && !e.IsState).Select(e => e.EventId).Distinct().ToArray();
+        if (own.Length == 0) return new Dictionary<string, string>();
+        var sent = await session.Query<Rooms.SentTransaction>()
+            .Where(t => t.EventId.IsOneOf(own) && t.UserId == caller.UserId && t.DeviceId == caller.DeviceId)
+            .ToListAsync(ct);
+        return sent.Where(t => t.TxnId is not null).ToDictionary(t => t.EventId, t => t.TxnId!);
     }
 
     public async Task<MatrixEvent?> StateEventAsync(string roomId, StateKey key, long? position, CancellationToken ct)

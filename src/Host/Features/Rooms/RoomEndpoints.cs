@@ -24,7 +24,9 @@ public static class RoomEndpoints
     public static void MapRoomMembership(this IEndpointRouteBuilder api)
     {
         api.MapPost("/rooms/{roomId}/invite", Invite).For(ClientEndpoint.Invite).RequireRateLimiting(MatrixRateLimits.Invite);
-        api.MapPost("/rooms/{roomId}/join", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) => Join(http, caller, roomId, bus, ct)).For(ClientEndpoint.JoinRoom);
+        // Both answer {"room_id": …} (spec joining.yaml: required).
+        api.MapPost("/rooms/{roomId}/join", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
+            Join(http, caller, roomId, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoom);
         api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
             Join(http, caller, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
         api.MapPost("/rooms/{roomId}/leave", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
@@ -63,11 +65,16 @@ public static class RoomEndpoints
             return new InviteUser { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
         });
 
-    private static Task<IResult> Join(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false) =>
-        Send(http, caller, roomId, bus, ct, body => new JoinRoom
+    private static async Task<IResult> Join(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false)
+    {
+        // The join event carries the user's display name, as servers do (Features/Profile).
+        var profile = await http.RequestServices.GetRequiredService<IQuerySession>().LoadAsync<Profile.UserProfile>(caller.UserId, ct);
+        return await Send(http, caller, roomId, bus, ct, body => new JoinRoom
         {
             RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason"),
+            DisplayName = profile?.DisplayName,
         }, includeRoomId);
+    }
 
     private static Task<IResult> SetState(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, IMessageBus bus,
         CancellationToken ct) =>

@@ -58,7 +58,7 @@ public static class RoomWriter
 
         session.Events.Append(command.RoomId, head.StreamVersion + appended.Count, appended.ToArray<object>());
         // Same transaction as the append: the event and the record of its transaction are stored together or not at all.
-        if (transactionId is not null) session.Insert(new SentTransaction { Id = transactionId, EventId = decided.Value.EventId });
+        if (transactionId is not null) session.Insert(SentTransaction.For(transactionId, decided.Value.EventId));
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
     }
 

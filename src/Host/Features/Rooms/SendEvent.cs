@@ -22,6 +22,22 @@ public sealed record SentTransaction
     public required string Id { get; init; }
     public required string EventId { get; init; }
 
+    /// <summary>The sending user, device and the client's <c>txnId</c>: readers answer <c>unsigned.transaction_id</c> to that device.</summary>
+    public string? UserId { get; init; }
+    public string? DeviceId { get; init; }
+    public string? TxnId { get; init; }
+
+    /// <summary>The record of the send <paramref name="key"/> (<see cref="KeyFor"/>) that produced <paramref name="eventId"/>.</summary>
+    public static SentTransaction For(string key, string eventId)
+    {
+        var parts = key.Split('/').Select(Uri.UnescapeDataString).ToArray();
+        return new SentTransaction
+        {
+            Id = key, EventId = eventId,
+            UserId = parts.Length == 5 ? parts[0] : null, DeviceId = parts.Length == 5 ? parts[1] : null, TxnId = parts.Length == 5 ? parts[4] : null,
+        };
+    }
+
     /// <summary>
     /// The transaction's scope: device and request path (room, event type, txnId). Each part is escaped before joining,
     /// so no choice of event type or txnId can collide with another path.
