@@ -157,7 +157,7 @@ public sealed record RoomVersion
     public static RoomVersion V12 { get; } = V11 with { Id = "12", RoomIdIsCreateEventId = true, PrivilegedCreators = true };
 
     /// <summary>Every room version this engine knows, oldest first.</summary>
-    public static IReadOnlyList<RoomVersion> All { get; } = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+    public static IReadOnlyList<RoomVersion> All { get; } = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
     /// <summary>The version new rooms get (the spec's recommended default, v10).</summary>
     public static RoomVersion Default => V10;
@@ -176,6 +176,7 @@ public sealed record RoomVersion
         "9" => V9,
         "10" => V10,
         "11" => V11,
+        "12" => V12,
         _ => null,
     };
 }

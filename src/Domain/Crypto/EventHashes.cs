@@ -27,6 +27,38 @@ public static class Pdu
         if (pdu["room_id"] is JsonValue r && r.TryGetValue<string>(out var roomId) && roomId.Length == 0) pdu.Remove("room_id");
         return pdu;
     }
+
+    /// <summary>
+    /// The auth events of <paramref name="ev"/> (spec "Auth events selection", <see cref="EventAuth.SelectAuthEvents"/>)
+    /// that <paramref name="state"/> holds, in the selection's order.
+    /// </summary>
+    public static IReadOnlyList<MatrixEvent> AuthEventsFor(MatrixEvent ev, IAuthState state, RoomVersion version) =>
+        EventAuth.SelectAuthEvents(ev, version).Select(state.Get).OfType<MatrixEvent>().ToList();
+
+    /// <summary>
+    /// <paramref name="ev"/> completed as a PDU of <paramref name="version"/>: <c>auth_events</c> (event IDs from v3;
+    /// <c>[event_id, {"sha256": reference hash}]</c> pairs in v1–v2), <c>depth</c>, <c>prev_events</c> (<c>[]</c> when
+    /// it has none) and <c>hashes.sha256</c>; from v3 its event ID becomes its reference hash. The signature is not
+    /// added here (<see cref="EventSigning.Sign"/> on <see cref="Of"/>): signatures do not change the reference hash,
+    /// so signing afterwards keeps the ID.
+    /// </summary>
+    public static MatrixEvent Complete(MatrixEvent ev, RoomVersion version, IReadOnlyList<MatrixEvent> authEvents, long depth)
+    {
+        var json = ev.ToJson();
+        var auth = new JsonArray();
+        foreach (var authEvent in authEvents)
+            auth.Add(version.EventIdsHaveDomain
+                ? new JsonArray(authEvent.EventId,
+                    new JsonObject { ["sha256"] = UnpaddedBase64.Encode(EventHashes.ReferenceHash(Of(authEvent, version), version)) })
+                : JsonValue.Create(authEvent.EventId));
+        json["auth_events"] = auth;
+        json["depth"] = depth;
+        json["prev_events"] ??= new JsonArray();
+        var hashed = EventHashes.WithContentHash(Normalise(json, version));
+        if (!version.EventIdsHaveDomain) hashed["event_id"] = EventHashes.EventId(hashed, version);
+        hashed["room_id"] = ev.RoomId;
+        return MatrixEvent.FromJson(hashed);
+    }
 }
 
 /// <summary>
