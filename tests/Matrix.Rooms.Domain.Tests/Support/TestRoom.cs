@@ -31,7 +31,7 @@ public sealed class TestRoom
     {
         Version = version;
         // v12: the room ID is the create event's ID with the sigil !, and the create event has no room_id.
-        Id = version.RoomIdIsCreateEventId ? Identifiers.RoomId.FromCreateEventId(create.EventId) : create.RoomId;
+        Id = version.RoomIdIsCreateEventId ? Matrix.Rooms.Domain.Identifiers.RoomId.FromCreateEventId(create.EventId) : create.RoomId;
         CreateEvent = create;
         State = DictionaryAuthState.FromEvents(create);
         _timeline = [create];
