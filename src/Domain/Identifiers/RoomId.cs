@@ -15,9 +15,9 @@ public static class RoomId
     /// non-surrogate code points except <c>:</c> and NUL (control characters included), at most 255 bytes; or the
     /// domain-less v12 form (<see cref="IsCreateEventForm"/>).
     /// </summary>
-    public static bool IsValid(string? value) => IsValidWithDomain(value) || IsCreateEventForm(value);
+    public static bool IsValidLenient(string? value) => IsValidWithDomain(value) || IsCreateEventForm(value);
 
-    /// <summary><c>!localpart:server</c> with the lenient localpart of <see cref="IsValid"/>.</summary>
+    /// <summary><c>!localpart:server</c> with the lenient localpart of <see cref="IsValidLenient"/>.</summary>
     public static bool IsValidWithDomain(string? value)
     {
         if (string.IsNullOrEmpty(value) || value[0] != '!' || !FitsLength(value)) return false;
@@ -35,12 +35,12 @@ public static class RoomId
         && value.AsSpan(1).IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") < 0;
 
     /// <summary>
-    /// The stricter check for room IDs this server mints or takes for a new room: besides <see cref="IsValid"/>, no
+    /// The check for room IDs a client names (the HTTP edge, createRoom): besides <see cref="IsValidLenient"/>, no
     /// whitespace, control or format characters (e.g. U+202E RIGHT-TO-LEFT OVERRIDE) in the localpart — no server
     /// mints them (the spec: "SHOULD only consist of alphanumeric characters … when generating them") and they only
-    /// serve to disguise an ID.
+    /// serve to disguise an ID. The v12 form is accepted.
     /// </summary>
-    public static bool IsValidForNewRoom(string? value)
+    public static bool IsValid(string? value)
     {
         if (IsCreateEventForm(value)) return true;
         if (!IsValidWithDomain(value)) return false;

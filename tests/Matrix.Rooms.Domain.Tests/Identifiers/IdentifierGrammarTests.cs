@@ -36,7 +36,7 @@ public class IdentifierGrammarTests
         var lone = new string('\ud83d', 1);
         UserId.IsValidHistorical($"@{lone}x:example.org").Should().BeFalse();
         UserId.IsValidHistorical($"@x{lone}:example.org").Should().BeFalse();
-        RoomId.IsValid($"!{lone}:example.org").Should().BeFalse();
+        RoomId.IsValidLenient($"!{lone}:example.org").Should().BeFalse();
     }
 
     [Fact]
@@ -76,8 +76,8 @@ public class IdentifierGrammarTests
     [InlineData("!:example.org", false, false)]
     [InlineData("!room", false, false)]
     [InlineData("room:example.org", false, false)]
-    public void Room_ids(string value, bool valid, bool validForNewRoom) =>
-        (RoomId.IsValid(value), RoomId.IsValidForNewRoom(value)).Should().Be((valid, validForNewRoom));
+    public void Room_ids(string value, bool lenient, bool named) =>
+        (RoomId.IsValidLenient(value), RoomId.IsValid(value)).Should().Be((lenient, named));
 
     [Fact]
     public void A_v12_room_id_has_no_server()
