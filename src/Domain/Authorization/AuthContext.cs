@@ -36,11 +36,11 @@ internal sealed class AuthContext
 
     public string Sender => Event.Sender;
 
-    /// <summary>The room creator: v1–v10 <c>content.creator</c> of m.room.create, v11 its <c>sender</c>.</summary>
+    /// <summary>The room creator: v1–v10 <c>content.creator</c> of m.room.create, v11+ its <c>sender</c> (v12: the first of the creators).</summary>
     public string Creator =>
         Version.UseRoomCreateSender ? Create!.Sender : Create!.ContentString("creator") ?? Create!.Sender;
 
-    public PowerLevels PowerLevels => _powerLevels ??= PowerLevels.Current(PowerLevelsEvent, Creator, Version);
+    public PowerLevels PowerLevels => _powerLevels ??= PowerLevels.Current(PowerLevelsEvent, Create!, Version);
 
     public long LevelOf(string userId) => PowerLevels.UserLevel(userId);
 

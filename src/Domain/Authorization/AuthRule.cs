@@ -17,11 +17,14 @@ public static class AuthRule
     public const string CreateRoomIdServerMismatch = "create.room-id-server-mismatch";
     public const string CreateRoomVersionUnknown = "create.room-version-unknown";
     public const string CreateCreatorMissing = "create.creator-missing";
+    public const string CreateHasRoomId = "create.has-room-id";
+    public const string CreateAdditionalCreatorsInvalid = "create.additional-creators-invalid";
 
     // ── auth events and room-wide checks ─────────────────────────────────────────────────────────────────────────
     public const string AuthEventsNoCreate = "auth-events.no-create";
     public const string AuthEventsRoomMismatch = "auth-events.room-mismatch";
     public const string RoomVersionUnknown = "room.version-unknown";
+    public const string RoomIdNotCreateEvent = "room.id-not-create-event";
     public const string RoomNotFederated = "room.not-federated";
 
     // ── m.room.aliases (v1–v5) ───────────────────────────────────────────────────────────────────────────────────
@@ -98,6 +101,7 @@ public static class AuthRule
     public const string PowerLevelsNotInteger = "power-levels.not-integer";
     public const string PowerLevelsInvalidValue = "power-levels.invalid-value";
     public const string PowerLevelsUsersInvalid = "power-levels.users-invalid";
+    public const string PowerLevelsUsersContainsCreator = "power-levels.users-contains-creator";
     public const string PowerLevelsInitial = "power-levels.initial";
     public const string PowerLevelsFieldChangeTooHigh = "power-levels.field-change-too-high";
     public const string PowerLevelsEventsChangeTooHigh = "power-levels.events-change-too-high";

@@ -4,7 +4,10 @@ using Matrix.Rooms.Domain.Identifiers;
 
 namespace Matrix.Rooms.Domain.Authorization;
 
-/// <summary>Spec authorization rule 1: "If type is m.room.create: …" (v1–v10; v11 drops the <c>creator</c> check).</summary>
+/// <summary>
+/// Spec authorization rule 1: "If type is m.room.create: …" (v1–v10; v11 drops the <c>creator</c> check; v12 replaces
+/// the room-ID domain check with "If the event has a room_id, reject" and adds the <c>additional_creators</c> check).
+/// </summary>
 public static class CreateRules
 {
     public static AuthDecision Check(MatrixEvent ev, IAuthState state, RoomVersion version)
@@ -29,24 +32,34 @@ public static class CreateRules
                 $"The room {existing.RoomId} already has an m.room.create event ({existing.EventId}); " +
                 "a create event must be the first event in the room");
 
-        // Since v1: If the domain of the room_id does not match the domain of the sender, reject.
         var senderServer = UserId.ServerOf(ev.Sender);
         if (senderServer is null)
             return AuthDecision.Refuse(AuthRule.CreateSenderInvalid,
-                $"The sender '{ev.Sender}' is not a valid user ID, so its domain cannot match the room ID's");
-        var roomServer = RoomId.ServerOf(ev.RoomId);
-        if (roomServer is null)
-            return AuthDecision.Refuse(AuthRule.CreateRoomIdInvalid,
-                $"The room ID '{ev.RoomId}' is not a valid room ID, so its domain cannot match the sender's");
-        if (roomServer != senderServer)
-            return AuthDecision.Refuse(AuthRule.CreateRoomIdServerMismatch,
-                $"The room ID {ev.RoomId} is on {roomServer}, but the room's creator {ev.Sender} is on {senderServer}");
+                $"The sender '{ev.Sender}' is not a valid user ID");
+
+        if (version.RoomIdIsCreateEventId)
+        {
+            // Since v12: If the event has a room_id, reject. (The room ID is the event ID with the sigil !.)
+            if (!string.IsNullOrEmpty(ev.RoomId))
+                return AuthDecision.Refuse(AuthRule.CreateHasRoomId,
+                    $"An m.room.create event in {version} must not have a room_id (it has {ev.RoomId}): the room ID " +
+                    "is the create event's ID with the sigil !");
+        }
+        else if (CheckRoomIdDomain(ev, senderServer) is { } refused)
+            return refused;
 
         // Since v1: If content.room_version is present and is not a recognised version, reject.
         if (ev.Content.TryGetPropertyValue("room_version", out var roomVersion)
             && RoomVersion.Get(roomVersion is JsonValue v && v.TryGetValue<string>(out var id) ? id : null) is null)
             return AuthDecision.Refuse(AuthRule.CreateRoomVersionUnknown,
-                $"The room version {roomVersion?.ToJsonString() ?? "null"} is not one this server recognises (1–11)");
+                $"The room version {roomVersion?.ToJsonString() ?? "null"} is not one this server recognises (1–12)");
+
+        // Since v12: If additional_creators is present in content and is not an array of strings where each string
+        // passes the same user ID validation applied to sender, reject.
+        if (version.PrivilegedCreators && ev.Content.TryGetPropertyValue("additional_creators", out var additional)
+            && AdditionalCreatorsProblem(additional) is { } problem)
+            return AuthDecision.Refuse(AuthRule.CreateAdditionalCreatorsInvalid,
+                $"content.additional_creators must be an array of user IDs: {problem}");
 
         // v1–v10: If content has no creator property, reject.
         if (!version.UseRoomCreateSender && !ev.Content.ContainsKey("creator"))
@@ -54,7 +67,46 @@ public static class CreateRules
                 $"An m.room.create event in {version} must name the room's creator in content.creator");
 
         // Since v1: Otherwise, allow.
-        return AuthDecision.Allow(AuthRule.CreateAllowed, $"{ev.Sender} creates the room {ev.RoomId}");
+        return AuthDecision.Allow(AuthRule.CreateAllowed,
+            version.RoomIdIsCreateEventId
+                ? $"{ev.Sender} creates the room {RoomId.FromCreateEventId(ev.EventId)}"
+                : $"{ev.Sender} creates the room {ev.RoomId}");
+    }
+
+    /// <summary>v1–v11: If the domain of the room_id does not match the domain of the sender, reject.</summary>
+    private static AuthDecision? CheckRoomIdDomain(MatrixEvent ev, string senderServer)
+    {
+        var roomServer = RoomId.ServerOf(ev.RoomId);
+        if (roomServer is null)
+            return AuthDecision.Refuse(AuthRule.CreateRoomIdInvalid,
+                $"The room ID '{ev.RoomId}' is not a valid room ID, so its domain cannot match the sender's");
+        if (roomServer != senderServer)
+            return AuthDecision.Refuse(AuthRule.CreateRoomIdServerMismatch,
+                $"The room ID {ev.RoomId} is on {roomServer}, but the room's creator {ev.Sender} is on {senderServer}");
+        return null;
+    }
+
+    private static string? AdditionalCreatorsProblem(JsonNode? node)
+    {
+        if (node is not JsonArray array) return $"it is {node?.ToJsonString() ?? "null"}";
+        foreach (var item in array)
+            if (item is not JsonValue value || !value.TryGetValue<string>(out var userId) || !UserId.IsValidHistorical(userId))
+                return $"{item?.ToJsonString() ?? "null"} is not a user ID";
+        return null;
+    }
+
+    /// <summary>
+    /// v12: the room creators — the create event's sender and the user IDs of <c>content.additional_creators</c>
+    /// (spec v12 "Authorization rules", the note on room creators). Earlier versions have no such notion here.
+    /// </summary>
+    public static IReadOnlyList<string> CreatorsOf(MatrixEvent create)
+    {
+        var creators = new List<string> { create.Sender };
+        if (create.Content["additional_creators"] is JsonArray additional)
+            foreach (var item in additional)
+                if (item is JsonValue value && value.TryGetValue<string>(out var userId) && !creators.Contains(userId))
+                    creators.Add(userId);
+        return creators;
     }
 }
 

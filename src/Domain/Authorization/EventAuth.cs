@@ -5,7 +5,7 @@ using Matrix.Rooms.Domain.Identifiers;
 namespace Matrix.Rooms.Domain.Authorization;
 
 /// <summary>
-/// The authorization rules of room versions 1–11 (spec "Room versions" → "Authorization rules"), applied to one event
+/// The authorization rules of room versions 1–12 (spec "Room versions" → "Authorization rules"), applied to one event
 /// against the room state before it. The dispatcher below follows the spec's numbered list in order; each concern
 /// has its own file (<see cref="CreateRules"/>, <see cref="MemberRules"/>, <see cref="ThirdPartyInviteRules"/>,
 /// <see cref="PowerLevelRules"/>, <see cref="RedactionRules"/>). Every decision names the rule that made it.
@@ -57,10 +57,17 @@ public static class EventAuth
         // Since v1: If there is no m.room.create event among the entries, reject.
         if (ctx.Create is null) return NoCreate(ev);
 
+        // Since v12 (rule 2): If the event's room_id is not an event ID for an accepted (not rejected) m.room.create
+        // event, with the sigil ! instead of $, reject. The state holds only accepted events.
+        if (version.RoomIdIsCreateEventId && ev.RoomId != RoomId.FromCreateEventId(ctx.Create.EventId))
+            return AuthDecision.Refuse(AuthRule.RoomIdNotCreateEvent,
+                $"The event's room_id {Show(ev.RoomId)} is not the room's create event ID {ctx.Create.EventId} " +
+                "with the sigil ! (in room version 12 the room ID is the create event's ID)");
+
         // Since v1: If any event in auth_events has a room_id which does not match that of the event being
-        // authorised, reject.
+        // authorised, reject. (v12: the create event is not among the auth events; rule 2 ties it to the room.)
         foreach (var authEvent in ctx.AuthEvents())
-            if (authEvent.RoomId != ev.RoomId)
+            if (!(version.RoomIdIsCreateEventId && ReferenceEquals(authEvent, ctx.Create)) && authEvent.RoomId != ev.RoomId)
                 return AuthDecision.Refuse(AuthRule.AuthEventsRoomMismatch,
                     $"The event is for room {Show(ev.RoomId)}, but the room state it is checked against " +
                     $"({authEvent.Type} {authEvent.EventId}) belongs to room {Show(authEvent.RoomId)}");
@@ -128,7 +135,8 @@ public static class EventAuth
     }
 
     /// <summary>
-    /// The state entries the rules may read for <paramref name="ev"/> (spec "Auth events selection"): none for
+    /// The state entries the rules may read for <paramref name="ev"/>: the spec's "Auth events selection"
+    /// (<see cref="SelectAuthEvents"/>) plus, in v12, the m.room.create event its room_id names. None for
     /// m.room.create; else m.room.create, m.room.power_levels and the sender's m.room.member; for m.room.member also
     /// the target's member event, m.room.join_rules (membership join, invite or knock), the m.room.third_party_invite
     /// whose state_key is <c>third_party_invite.signed.token</c> (invite), and the member event of
@@ -140,7 +148,28 @@ public static class EventAuth
     public static IReadOnlyList<StateKey> AuthEventKeys(MatrixEvent ev, RoomVersion? version)
     {
         if (ev.Type == EventTypes.Create) return [];
-        var keys = new List<StateKey>(6) { CreateKey, PowerLevelsKey, new(EventTypes.Member, ev.Sender) };
+        var selected = SelectAuthEvents(ev, version);
+        if (selected.Count > 0 && selected[0] == CreateKey) return selected;
+        // v12 selects no create event for auth_events, but the rules still read it (the room_id names it).
+        return [CreateKey, .. selected];
+    }
+
+    /// <summary>
+    /// Spec (server-server API) "Auth events selection": the (type, state_key) of the state events a new event's
+    /// <c>auth_events</c> lists — empty for m.room.create; otherwise "depending on the room version, the
+    /// m.room.create event" (every version but v12, where it "MUST NOT be selected"), the current m.room.power_levels,
+    /// the sender's m.room.member, and for m.room.member the target's member event, m.room.join_rules (membership
+    /// join, invite or knock), the m.room.third_party_invite whose state_key is <c>third_party_invite.signed.token</c>
+    /// (invite), and the member event of <c>join_authorised_via_users_server</c> (join, in versions with restricted
+    /// rooms). Each "if any": the caller keeps the keys the room's state has.
+    /// </summary>
+    public static IReadOnlyList<StateKey> SelectAuthEvents(MatrixEvent ev, RoomVersion? version)
+    {
+        if (ev.Type == EventTypes.Create) return [];
+        var keys = new List<StateKey>(6);
+        if (version is null || !version.RoomIdIsCreateEventId) keys.Add(CreateKey);
+        keys.Add(PowerLevelsKey);
+        keys.Add(new StateKey(EventTypes.Member, ev.Sender));
         var selection = AuthEventSelection.For(ev, version);
         AddMember(selection.Target);
         if (selection.JoinRules) keys.Add(JoinRulesKey);

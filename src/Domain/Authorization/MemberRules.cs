@@ -24,7 +24,7 @@ internal static class MemberRules
                 $"The m.room.member event for {ev.StateKey} has no membership in its content");
 
         // The state_key of m.room.member is the user ID whose membership is set (client-server API).
-        if (!UserId.IsValid(ev.StateKey))
+        if (!UserId.IsValidHistorical(ev.StateKey))
             return AuthDecision.Refuse(AuthRule.MemberStateKeyInvalid,
                 $"The state_key '{ev.StateKey}' of an m.room.member event must be a user ID");
 

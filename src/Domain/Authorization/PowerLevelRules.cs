@@ -21,6 +21,15 @@ internal static class PowerLevelRules
         if (proposed is null)
             return AuthDecision.Refuse(failedRule!, $"The new power levels are not valid in {ctx.Version}: {problem}");
 
+        // Since v12: If the users property in content contains the sender of the m.room.create event or any of the
+        // additional_creators array (if present) from the content of the m.room.create event, reject.
+        if (ctx.Version.PrivilegedCreators)
+            foreach (var creator in ctx.PowerLevels.PrivilegedCreators)
+                if (proposed.Users.ContainsKey(creator))
+                    return AuthDecision.Refuse(AuthRule.PowerLevelsUsersContainsCreator,
+                        $"'users' lists {creator}, a creator of the room: in {ctx.Version} creators have an infinitely " +
+                        "high power level that m.room.power_levels cannot set");
+
         // Since v1: If there is no previous m.room.power_levels event in the room, allow.
         if (ctx.PowerLevelsEvent is null)
             return AuthDecision.Allow(AuthRule.PowerLevelsInitial,

@@ -39,6 +39,12 @@ public enum PowerLevelField
 public sealed class PowerLevels
 {
     public const long CreatorLevelWithoutPowerLevels = 100;
+
+    /// <summary>
+    /// v12: the level of a room creator, "infinitely high". Above every level content can hold (at most
+    /// <c>2**53 - 1</c>), so every comparison the rules make treats it as infinity; two creators are equal.
+    /// </summary>
+    public const long Infinite = long.MaxValue;
     public const long MaxCanonicalInteger = (1L << 53) - 1;
     public const long MinCanonicalInteger = -MaxCanonicalInteger;
 
@@ -50,6 +56,7 @@ public sealed class PowerLevels
     private readonly RoomVersion _version;
     private readonly string? _creator;
     private IReadOnlyDictionary<string, long>? _allUsers;
+    private IReadOnlyList<string> _privilegedCreators = [];
 
     private PowerLevels(long?[] fields, JsonObject? users, IReadOnlyDictionary<string, long> events,
         IReadOnlyDictionary<string, long> notifications, RoomVersion version, string? creator, bool fromEvent)
@@ -96,6 +103,8 @@ public sealed class PowerLevels
     /// <summary>A user's power level: their <c>users</c> entry, else <c>users_default</c>; with no event, 100 for the creator and 0 for everyone else.</summary>
     public long UserLevel(string userId)
     {
+        // v12: The power level of "room creators" is infinitely high.
+        if (_privilegedCreators.Contains(userId)) return Infinite;
         if (!FromEvent) return userId == _creator ? CreatorLevelWithoutPowerLevels : 0;
         if (_users is not null && _users.TryGetPropertyValue(userId, out var node) && TryReadLevel(node, _version, out var level))
             return level;
@@ -119,6 +128,22 @@ public sealed class PowerLevels
     /// </summary>
     public static PowerLevels Current(MatrixEvent? powerLevelsEvent, string creator, RoomVersion version) =>
         powerLevelsEvent is null ? Defaults(creator, version) : Read(powerLevelsEvent.Content, version);
+
+    /// <summary>
+    /// The power levels of the room whose create event is <paramref name="create"/>: as
+    /// <see cref="Current(MatrixEvent?, string, RoomVersion)"/> with the version's creator, and in v12 with every room
+    /// creator (sender and <c>additional_creators</c>) at <see cref="Infinite"/>, whatever the event says.
+    /// </summary>
+    public static PowerLevels Current(MatrixEvent? powerLevelsEvent, MatrixEvent create, RoomVersion version)
+    {
+        var creator = version.UseRoomCreateSender ? create.Sender : create.ContentString("creator") ?? create.Sender;
+        var levels = Current(powerLevelsEvent, creator, version);
+        if (version.PrivilegedCreators) levels._privilegedCreators = CreateRules.CreatorsOf(create);
+        return levels;
+    }
+
+    /// <summary>The users whose level is <see cref="Infinite"/> (v12 room creators); empty before v12.</summary>
+    public IReadOnlyList<string> PrivilegedCreators => _privilegedCreators;
 
     /// <summary>Reads content leniently: values that are not levels in this room version count as absent.</summary>
     public static PowerLevels Read(JsonObject content, RoomVersion version)
@@ -188,7 +213,7 @@ public sealed class PowerLevels
             allUsers = new Dictionary<string, long>(users.Count, StringComparer.Ordinal);
             foreach (var (userId, value) in users)
             {
-                if (!UserId.IsValid(userId))
+                if (!UserId.IsValidHistorical(userId))
                 {
                     failedRule = AuthRule.PowerLevelsUsersInvalid;
                     problem = $"'users' has the key '{userId}', which is not a valid user ID";

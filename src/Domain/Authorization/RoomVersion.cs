@@ -1,9 +1,9 @@
 namespace Matrix.Rooms.Domain.Authorization;
 
 /// <summary>
-/// A room version as the authorization rules see it (spec "Room versions"). Every difference between versions 1–11
+/// A room version as the authorization rules see it (spec "Room versions"). Every difference between versions 1–12
 /// that a rule depends on is a named flag here, so a rule reads <c>version.AllowKnocking &amp;&amp; …</c> and never
-/// compares version numbers. Versions 1–11 are the stable versions; anything else is unknown and refused.
+/// compares version numbers. Versions 1–12 are the stable versions; anything else is unknown and refused.
 /// </summary>
 public sealed record RoomVersion
 {
@@ -61,21 +61,43 @@ public sealed record RoomVersion
     /// <summary>v1–v2: event IDs have the shape <c>$opaque:server</c>, so an event ID carries a domain.</summary>
     public bool EventIdsHaveDomain { get; init; }
 
-    /// <summary>v1–v5: redaction keeps <c>aliases</c> in <c>m.room.aliases</c> content.</summary>
+    /// <summary>
+    /// v4+: the event ID is <c>$</c> + the reference hash in URL-safe unpadded Base64 (spec fragment "v4-event-ids");
+    /// v3 uses the standard alphabet. Meaningless while <see cref="EventIdsHaveDomain"/>.
+    /// </summary>
+    public bool UrlSafeEventIds { get; init; }
+
+    /// <summary>
+    /// v1–v5: the redaction algorithm keeps <c>aliases</c> in the content of <c>m.room.aliases</c> (fragment
+    /// "v1-redactions"); v6 drops it ("v6-redactions").
+    /// </summary>
     public bool RedactionKeepsAliases { get; init; }
 
-    /// <summary>v8+: redaction keeps <c>allow</c> in <c>m.room.join_rules</c> content.</summary>
-    public bool RedactionKeepsJoinRuleAllow { get; init; }
+    /// <summary>v8+: redacting <c>m.room.join_rules</c> keeps <c>allow</c> (room version 8, "Redactions").</summary>
+    public bool RedactionKeepsJoinRulesAllow { get; init; }
 
-    /// <summary>v9+: redaction keeps <c>join_authorised_via_users_server</c> in <c>m.room.member</c> content.</summary>
+    /// <summary>v9+: redacting <c>m.room.member</c> keeps <c>join_authorised_via_users_server</c> ("v9-redactions").</summary>
     public bool RedactionKeepsJoinAuthorisedVia { get; init; }
 
     /// <summary>
-    /// v11: top-level <c>origin</c>, <c>membership</c>, <c>prev_state</c> are no longer kept; <c>m.room.create</c> keeps all
-    /// content, <c>m.room.power_levels</c> keeps <c>invite</c>, <c>m.room.redaction</c> keeps <c>redacts</c>, and
-    /// <c>m.room.member</c> keeps the <c>signed</c> key of <c>third_party_invite</c>.
+    /// v11+ ("v11-redactions", MSC2176/MSC3821/MSC3989): the top-level <c>origin</c>, <c>membership</c> and
+    /// <c>prev_state</c> are no longer kept; <c>m.room.create</c> keeps all of its content, <c>m.room.redaction</c>
+    /// keeps <c>redacts</c>, <c>m.room.power_levels</c> keeps <c>invite</c>, and <c>m.room.member</c> keeps
+    /// <c>third_party_invite.signed</c>.
     /// </summary>
     public bool UpdatedRedactionRules { get; init; }
+
+    /// <summary>
+    /// v12: the room ID is the create event's ID with the sigil <c>!</c> (<c>!</c> + URL-safe unpadded Base64 of its
+    /// reference hash); the create event has no <c>room_id</c> and is never selected for <c>auth_events</c>.
+    /// </summary>
+    public bool RoomIdIsCreateEventId { get; init; }
+
+    /// <summary>
+    /// v12: the room creators — the create event's <c>sender</c> and <c>content.additional_creators</c> — have an
+    /// infinitely high power level and may not appear in <c>users</c> of <c>m.room.power_levels</c>.
+    /// </summary>
+    public bool PrivilegedCreators { get; init; }
 
     public override string ToString() => $"room version {Id}";
 
@@ -94,7 +116,8 @@ public sealed record RoomVersion
     /// <summary>v3: event IDs are hashes; redactions are no longer special in the auth rules.</summary>
     public static RoomVersion V3 { get; } = V2 with { Id = "3", SpecialCaseRedactionAuth = false, EventIdsHaveDomain = false };
 
-    public static RoomVersion V4 { get; } = V3 with { Id = "4" };
+    /// <summary>v4: event IDs in URL-safe Base64.</summary>
+    public static RoomVersion V4 { get; } = V3 with { Id = "4", UrlSafeEventIds = true };
 
     public static RoomVersion V5 { get; } = V4 with { Id = "5" };
 
@@ -103,17 +126,17 @@ public sealed record RoomVersion
     {
         Id = "6",
         SpecialCaseAliasesAuth = false,
+        RedactionKeepsAliases = false,
         FloatPowerLevels = false,
         StrictCanonicalJson = true,
         NotificationsPowerLevels = true,
-        RedactionKeepsAliases = false,
     };
 
     /// <summary>v7: knocking.</summary>
     public static RoomVersion V7 { get; } = V6 with { Id = "7", AllowKnocking = true };
 
-    /// <summary>v8: restricted join rule.</summary>
-    public static RoomVersion V8 { get; } = V7 with { Id = "8", RestrictedJoinRule = true, RedactionKeepsJoinRuleAllow = true };
+    /// <summary>v8: restricted join rule (redaction keeps <c>allow</c>).</summary>
+    public static RoomVersion V8 { get; } = V7 with { Id = "8", RestrictedJoinRule = true, RedactionKeepsJoinRulesAllow = true };
 
     /// <summary>v9: redaction algorithm change only (keeps <c>join_authorised_via_users_server</c>); same auth rules as v8.</summary>
     public static RoomVersion V9 { get; } = V8 with { Id = "9", RedactionKeepsJoinAuthorisedVia = true };
@@ -122,15 +145,24 @@ public sealed record RoomVersion
     public static RoomVersion V10 { get; } = V9 with { Id = "10", KnockRestrictedJoinRule = true, IntegerPowerLevelsOnly = true };
 
     /// <summary>v11: creator is the create event's sender; <c>redacts</c> moves into content.</summary>
-    public static RoomVersion V11 { get; } = V10 with { Id = "11", UseRoomCreateSender = true, RedactsInContent = true, UpdatedRedactionRules = true };
+    public static RoomVersion V11 { get; } = V10 with
+    {
+        Id = "11",
+        UseRoomCreateSender = true,
+        RedactsInContent = true,
+        UpdatedRedactionRules = true,
+    };
+
+    /// <summary>v12: room IDs from the create event's hash; creators with infinite power.</summary>
+    public static RoomVersion V12 { get; } = V11 with { Id = "12", RoomIdIsCreateEventId = true, PrivilegedCreators = true };
 
     /// <summary>Every room version this engine knows, oldest first.</summary>
-    public static IReadOnlyList<RoomVersion> All { get; } = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+    public static IReadOnlyList<RoomVersion> All { get; } = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
     /// <summary>The version new rooms get (the spec's recommended default, v10).</summary>
     public static RoomVersion Default => V10;
 
-    /// <summary>The version with this identifier, or null when it is not one of 1–11.</summary>
+    /// <summary>The version with this identifier, or null when it is not one of 1–12.</summary>
     public static RoomVersion? Get(string? id) => id switch
     {
         "1" => V1,
@@ -144,6 +176,7 @@ public sealed record RoomVersion
         "9" => V9,
         "10" => V10,
         "11" => V11,
+        "12" => V12,
         _ => null,
     };
 }

@@ -239,7 +239,7 @@ public static class AuthCheckSuite
         AuthDecision.Refuse(AuthRule.EventMalformed, $"The event is not a well-formed Matrix event: {e.Message}");
 
     private static AuthDecision UnknownVersion(string versionId) =>
-        AuthDecision.Refuse(AuthRule.RoomVersionUnknown, $"Room version '{versionId}' is not one this server supports (1–11)");
+        AuthDecision.Refuse(AuthRule.RoomVersionUnknown, $"Room version '{versionId}' is not one this server supports (1–12)");
 
     private static string? StringOf(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Identifiers;
@@ -41,6 +42,12 @@ public static class Presets
 /// </summary>
 public static class CreateRoomDecider
 {
+    /// <summary>
+    /// The room's first events. Up to v11 they carry <paramref name="roomId"/>; in v12 (where the room ID is the
+    /// create event's ID with the sigil <c>!</c>) <paramref name="roomId"/> is not used: the create event is completed
+    /// as a PDU here (depth 1, no auth or prev events, its content hash), its event ID is its reference hash, and the
+    /// room ID follows from it — read it with <see cref="RoomIdOf"/>.
+    /// </summary>
     public static Result<IReadOnlyList<MatrixEvent>> Decide(CreateRoom command, string roomId, Instant now)
     {
         if (Authorization.RoomVersion.Get(command.RoomVersion) is not { } version)
@@ -49,17 +56,25 @@ public static class CreateRoomDecider
         if (preset is not (Presets.PrivateChat or Presets.TrustedPrivateChat or Presets.PublicChat))
             return MatrixError.InvalidParam($"Unknown preset {preset}");
         foreach (var invitee in command.Invite)
-            if (!UserId.IsValid(invitee))
+            if (!UserId.IsValidHistorical(invitee))
                 return MatrixError.InvalidParam($"Not a valid user ID in invite: {invitee}");
 
         var creator = command.Creator;
         var events = new List<MatrixEvent>();
         var state = DictionaryAuthState.Empty;
         var ts = now;
+        var currentRoomId = roomId;
 
         Result<MatrixEvent> Add(string type, string? stateKey, JsonObject content, bool clientSupplied = false)
         {
-            var ev = MatrixEvent.Create(type, roomId, creator, stateKey, content, ts).After(events.LastOrDefault()?.EventId, version);
+            var isV12Create = version.RoomIdIsCreateEventId && type == EventTypes.Create;
+            var ev = MatrixEvent.Create(type, isV12Create ? "" : currentRoomId, creator, stateKey, content, ts)
+                .After(events.LastOrDefault()?.EventId, version);
+            if (isV12Create)
+            {
+                ev = Pdu.Complete(ev, version, [], depth: 1);
+                currentRoomId = RoomId.FromCreateEventId(ev.EventId);
+            }
             if (EventLimits.Check(ev) is { } refused) return refused;
             var decision = EventAuth.Check(ev, state, version);
             if (!decision.Allowed)
@@ -78,11 +93,11 @@ public static class CreateRoomDecider
         else create.Remove("creator");
         var steps = new List<Func<Result<MatrixEvent>>>
         {
-            () => Add(EventTypes.Create, "", create),
+            () => Add(EventTypes.Create, "", create, clientSupplied: command.CreationContent is not null),
             // 2. The creator joins.
             () => Add(EventTypes.Member, creator, new JsonObject { ["membership"] = Memberships.Join }),
             // 3. Power levels, with power_level_content_override merged over the defaults.
-            () => Add(EventTypes.PowerLevels, "", PowerLevelsFor(command, preset), clientSupplied: command.PowerLevelContentOverride is not null),
+            () => Add(EventTypes.PowerLevels, "", PowerLevelsFor(command, preset, version, create), clientSupplied: command.PowerLevelContentOverride is not null),
             // 5. The preset's join rule, history visibility and guest access.
             () => Add(EventTypes.JoinRules, "", new JsonObject { ["join_rule"] = preset == Presets.PublicChat ? "public" : "invite" }),
             () => Add(EventTypes.HistoryVisibility, "", new JsonObject { ["history_visibility"] = "shared" }),
@@ -113,11 +128,23 @@ public static class CreateRoomDecider
         return events;
     }
 
-    private static JsonObject PowerLevelsFor(CreateRoom command, string preset)
+    /// <summary>The room ID of the events <see cref="Decide"/> made (the create event's ID with <c>!</c> in v12).</summary>
+    public static string RoomIdOf(IReadOnlyList<MatrixEvent> events) => events[^1].RoomId;
+
+    private static JsonObject PowerLevelsFor(CreateRoom command, string preset, RoomVersion version, JsonObject createContent)
     {
         var users = new JsonObject { [command.Creator] = 100 };
         if (preset == Presets.TrustedPrivateChat)
             foreach (var invitee in command.Invite) users[invitee] = 100;
+        // v12: creators have an infinitely high level and may not be listed in users (auth rule 10.4).
+        if (version.PrivilegedCreators)
+        {
+            users.Remove(command.Creator);
+            if (createContent["additional_creators"] is JsonArray additional)
+                foreach (var item in additional)
+                    if (item is JsonValue v && v.TryGetValue<string>(out var userId))
+                        users.Remove(userId);
+        }
         var content = new JsonObject
         {
             ["users"] = users,

@@ -22,7 +22,7 @@ public class CreateRulesTests
         { """{"room_version":"11"}""", Alice, RoomId, "", AuthRule.CreateAllowed },
         { """{"room_version":"10"}""", Alice, RoomId, "", AuthRule.CreateCreatorMissing },
         { """{}""", Alice, RoomId, "", AuthRule.CreateCreatorMissing },
-        { """{"creator":"@alice:example.org","room_version":"12"}""", Alice, RoomId, "", AuthRule.CreateRoomVersionUnknown },
+        { """{"creator":"@alice:example.org","room_version":"13"}""", Alice, RoomId, "", AuthRule.CreateRoomVersionUnknown },
         { """{"creator":"@alice:example.org","room_version":"org.example.custom"}""", Alice, RoomId, "", AuthRule.CreateRoomVersionUnknown },
         { """{"creator":"@alice:example.org","room_version":10}""", Alice, RoomId, "", AuthRule.CreateRoomVersionUnknown },
         { """{"creator":"@alice:example.org","room_version":null}""", Alice, RoomId, "", AuthRule.CreateRoomVersionUnknown },

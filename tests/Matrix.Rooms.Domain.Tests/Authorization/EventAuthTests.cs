@@ -40,12 +40,31 @@ public class EventAuthTests
         v.EventIdsHaveDomain.Should().Be(id is "1" or "2");
     }
 
-    [Fact]
-    public void There_are_eleven_known_versions_and_v10_is_the_default()
+    [Theory]
+    [InlineData("1", false, true, false, false, false, false, false)]
+    [InlineData("3", false, true, false, false, false, false, false)]
+    [InlineData("4", true, true, false, false, false, false, false)]
+    [InlineData("6", true, false, false, false, false, false, false)]
+    [InlineData("8", true, false, true, false, false, false, false)]
+    [InlineData("9", true, false, true, true, false, false, false)]
+    [InlineData("11", true, false, true, true, true, false, false)]
+    [InlineData("12", true, false, true, true, true, true, true)]
+    public void The_redaction_event_id_and_creator_flags(string id, bool urlSafeIds, bool aliases, bool allow, bool via,
+        bool updatedRedaction, bool roomIdFromCreate, bool privilegedCreators)
     {
-        RoomVersion.All.Select(v => v.Id).Should().Equal("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11");
+        var v = RoomVersion.Get(id)!;
+
+        (v.UrlSafeEventIds, v.RedactionKeepsAliases, v.RedactionKeepsJoinRulesAllow, v.RedactionKeepsJoinAuthorisedVia,
+                v.UpdatedRedactionRules, v.RoomIdIsCreateEventId, v.PrivilegedCreators)
+            .Should().Be((urlSafeIds, aliases, allow, via, updatedRedaction, roomIdFromCreate, privilegedCreators));
+    }
+
+    [Fact]
+    public void There_are_twelve_known_versions_and_v10_is_the_default()
+    {
+        RoomVersion.All.Select(v => v.Id).Should().Equal("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
         RoomVersion.Default.Should().BeSameAs(RoomVersion.V10);
-        RoomVersion.Get("12").Should().BeNull();
+        RoomVersion.Get("13").Should().BeNull();
         RoomVersion.Get("org.matrix.msc1234").Should().BeNull();
         RoomVersion.Get(null).Should().BeNull();
     }

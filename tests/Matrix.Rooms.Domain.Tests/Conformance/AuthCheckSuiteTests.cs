@@ -91,7 +91,7 @@ public class AuthCheckSuiteTests
         AuthCheckSuite.ExplainOne(state, JsonNode.Parse(Message)!.AsObject()).Rule.Should().Be(AuthRule.MessageAllowed);
         AuthCheckSuite.ExplainOne(state, JsonNode.Parse(BobsMessage)!.AsObject()).Should().Be(
             AuthDecision.Refuse(AuthRule.SenderNotJoined, "@b:x cannot send m.room.message because they are not in the room"));
-        AuthCheckSuite.ExplainOne(state, JsonNode.Parse(Message)!.AsObject(), roomVersion: "12").Rule.Should().Be(AuthRule.RoomVersionUnknown);
+        AuthCheckSuite.ExplainOne(state, JsonNode.Parse(Message)!.AsObject(), roomVersion: "13").Rule.Should().Be(AuthRule.RoomVersionUnknown);
     }
 
     [Fact]

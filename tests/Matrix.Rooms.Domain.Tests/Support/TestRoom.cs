@@ -30,12 +30,18 @@ public sealed class TestRoom
     private TestRoom(RoomVersion version, MatrixEvent create)
     {
         Version = version;
+        // v12: the room ID is the create event's ID with the sigil !, and the create event has no room_id.
+        Id = version.RoomIdIsCreateEventId ? Matrix.Rooms.Domain.Identifiers.RoomId.FromCreateEventId(create.EventId) : create.RoomId;
         CreateEvent = create;
         State = DictionaryAuthState.FromEvents(create);
         _timeline = [create];
     }
 
     public RoomVersion Version { get; }
+
+    /// <summary>The room's ID: <see cref="RoomId"/>, or in v12 the create event's ID with <c>!</c>.</summary>
+    public string Id { get; }
+
     public MatrixEvent CreateEvent { get; }
     public DictionaryAuthState State { get; private set; }
 
@@ -49,7 +55,7 @@ public sealed class TestRoom
         version ??= RoomVersion.Default;
         var content = createContent ?? new JsonObject { ["room_version"] = version.Id };
         if (createContent is null && !version.UseRoomCreateSender) content["creator"] = creator;
-        var create = MatrixEvent.Create(EventTypes.Create, RoomId, creator, "", content, Now, createEventId);
+        var create = MatrixEvent.Create(EventTypes.Create, version.RoomIdIsCreateEventId ? "" : RoomId, creator, "", content, Now, createEventId);
         return new TestRoom(version, create);
     }
 
@@ -96,7 +102,7 @@ public sealed class TestRoom
     }
 
     public MatrixEvent Event(string type, string sender, string? stateKey, JsonObject content, string? eventId = null) =>
-        MatrixEvent.Create(type, RoomId, sender, stateKey, content, Now.Plus(Duration.FromSeconds(++_next)),
+        MatrixEvent.Create(type, Id, sender, stateKey, content, Now.Plus(Duration.FromSeconds(++_next)),
             eventId ?? $"$ev{_next}:{Server}");
 
     /// <summary>Puts a state event in place without checking it (for arranging a test).</summary>

@@ -1,11 +1,11 @@
 using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
-using Matrix.Rooms.Domain.Redaction;
+using Matrix.Rooms.Domain.Events;
 
-namespace Matrix.Rooms.Domain.Tests.Redaction;
+namespace Matrix.Rooms.Domain.Tests.Events;
 
 /// <summary>The redaction algorithm per room version, against the spec's fragments (v1, v6, v8, v9, v11).</summary>
-public class EventRedactionTests
+public class RedactionPerFragmentTests
 {
     private static JsonObject Event(string type, JsonObject content, string? stateKey = "") => new()
     {
@@ -16,7 +16,7 @@ public class EventRedactionTests
     };
 
     private static IEnumerable<string> ContentKeys(string type, JsonObject content, RoomVersion version) =>
-        EventRedaction.Redact(Event(type, content), version)["content"]!.AsObject().Select(p => p.Key);
+        Redaction.Redact(Event(type, content), version)["content"]!.AsObject().Select(p => p.Key);
 
     [Theory]
     [InlineData("1", true)]
@@ -24,7 +24,7 @@ public class EventRedactionTests
     [InlineData("11", false)]
     public void Top_level_keys_outside_the_list_go_and_v11_no_longer_protects_origin_membership_prev_state(string id, bool kept)
     {
-        var redacted = EventRedaction.Redact(Event("m.room.message", new JsonObject { ["body"] = "secret" }), RoomVersion.Get(id)!);
+        var redacted = Redaction.Redact(Event("m.room.message", new JsonObject { ["body"] = "secret" }), RoomVersion.Get(id)!);
 
         redacted.ContainsKey("unsigned").Should().BeFalse();
         redacted.ContainsKey("redacts").Should().BeFalse("the top-level redacts is not on any version's list");
@@ -44,7 +44,7 @@ public class EventRedactionTests
         };
         ContentKeys("m.room.member", content, RoomVersion.V8).Should().BeEquivalentTo("membership");
         ContentKeys("m.room.member", content, RoomVersion.V9).Should().BeEquivalentTo("membership", "join_authorised_via_users_server");
-        var v11 = EventRedaction.Redact(Event("m.room.member", content), RoomVersion.V11)["content"]!;
+        var v11 = Redaction.Redact(Event("m.room.member", content), RoomVersion.V11)["content"]!;
         v11["third_party_invite"]!.AsObject().Select(p => p.Key).Should().Equal("signed");
         v11["third_party_invite"]!["signed"]!["token"]!.GetValue<string>().Should().Be("t");
     }
@@ -86,7 +86,7 @@ public class EventRedactionTests
     {
         var ev = Event("m.room.message", new JsonObject { ["body"] = "secret" });
         var before = ev.ToJsonString();
-        EventRedaction.Redact(ev, RoomVersion.V11);
+        Redaction.Redact(ev, RoomVersion.V11);
         ev.ToJsonString().Should().Be(before);
     }
 }
