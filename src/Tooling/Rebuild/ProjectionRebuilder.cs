@@ -331,7 +331,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
                 logger.LogWarning("Projection {Projection} uses {Operation}; it will be rebuilt by the Marten daemon instead",
                     e.Projection, unsupported.Operation);
                 state.Unsupported.Add(e.Projection);
-                state.Replayer = new ProjectionReplayer(state.Replayer.Projections.Where(p => p != e.Projection));
+                state.Replayer = state.Replayer.Without(e.Projection);
             }
         }
     }
