@@ -23,6 +23,12 @@ public static class MatrixRoomsStore
     public static StoreOptions AddMatrixRooms(this StoreOptions options, string connectionString, string? schema = null)
     {
         options.Connection(connectionString);
+        return options.AddMatrixRoomsModel(schema);
+    }
+
+    /// <summary>Everything <see cref="AddMatrixRooms"/> configures but the connection (e.g. a rebuild's staging store on the same data source).</summary>
+    public static StoreOptions AddMatrixRoomsModel(this StoreOptions options, string? schema = null)
+    {
         if (schema is not null) options.DatabaseSchemaName = schema;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 
