@@ -7,6 +7,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   room-size [members] [invites]   median invite latency, 100,000-member vs 10-member room (brief: <= 1.5x)
 //   messages [events] [requests]    GET /messages?limit=100 latency over HTTP
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
+//   rebuild-compare [events] [rooms]  the tooling's rebuild vs Marten's daemon rebuild (default, tuned): events/s, peak MiB
 //   import [events]                 one room's JSON Lines through the COPY import path (brief: >= 50,000 events/s)
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
@@ -34,6 +35,11 @@ switch (scenario)
         break;
     case "rebuild-run":
         return await ToolingScenarios.RebuildRunAsync(args[1]);
+    case "rebuild-compare":
+        await RebuildComparison.RunAsync(Arg(1, 1_000_000), Arg(2, 1_000));
+        break;
+    case "rebuild-compare-run":
+        return await RebuildComparison.RunOneAsync(args[1], args[2]);
     case "import":
         await ToolingScenarios.ImportAsync(Arg(1, 100_000));
         break;

@@ -23,6 +23,12 @@ public static class MatrixRoomsStore
     public static StoreOptions AddMatrixRooms(this StoreOptions options, string connectionString, string? schema = null)
     {
         options.Connection(connectionString);
+        return options.AddMatrixRoomsModel(schema);
+    }
+
+    /// <summary>Everything <see cref="AddMatrixRooms"/> configures but the connection (e.g. a rebuild's staging store on the same data source).</summary>
+    public static StoreOptions AddMatrixRoomsModel(this StoreOptions options, string? schema = null)
+    {
         if (schema is not null) options.DatabaseSchemaName = schema;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 
@@ -38,7 +44,7 @@ public static class MatrixRoomsStore
         options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();
-        options.Schema.For<ThirdPartyInviteFact>().Index(x => x.RoomId);
+        options.Schema.For<ThirdPartyInvite>().Index(x => x.RoomId);
 
         options.Projections.Add(new RoomStateProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomMemberProjection(), ProjectionLifecycle.Inline);
@@ -73,16 +79,14 @@ public static class MatrixRoomsStore
     /// </summary>
     public static StoreOptions UseVersionedProjectionTables(this StoreOptions options)
     {
-        var forType = typeof(MartenRegistry).GetMethod(nameof(MartenRegistry.For), Type.EmptyTypes)!;
-        foreach (var projection in options.Projections.All)
+        // A document policy (Marten's public hook on every mapping as it is built) reading the versions then, so the
+        // versions set up to the store's creation count; calling this again adds nothing new.
+        options.Policies.ForAllDocuments(mapping =>
         {
-            if (projection is not JasperFx.Events.Projections.ProjectionBase { Version: > 1 } versioned) continue;
-            foreach (var type in projection.PublishedTypes())
-            {
-                var expression = forType.MakeGenericMethod(type).Invoke(options.Schema, null)!;
-                expression.GetType().GetMethod("DocumentAlias")!.Invoke(expression, [$"{type.Name.ToLowerInvariant()}_v{versioned.Version}"]);
-            }
-        }
+            foreach (var projection in options.Projections.All)
+                if (projection is ProjectionBase { Version: > 1 } versioned && projection.PublishedTypes().Contains(mapping.DocumentType))
+                    mapping.Alias = $"{mapping.DocumentType.Name.ToLowerInvariant()}_v{versioned.Version}";
+        });
         return options;
     }
 }

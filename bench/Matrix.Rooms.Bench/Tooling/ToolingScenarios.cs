@@ -202,7 +202,7 @@ public static class ToolingScenarios
     /// <summary>The bench databases hold millions of rows; each scenario drops its own when it is done.</summary>
     private static Task DropAsync(EmbeddedPostgres cluster, string database) => Task.Run(() => cluster.DropDatabase(database));
 
-    private static EmbeddedPostgres StartCluster() =>
+    internal static EmbeddedPostgres StartCluster() =>
         EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
         {
             DataDirectory = Path.Combine(Scenarios.BenchHost.RepositoryRoot(), ".data", "postgres-bench"),

@@ -4,13 +4,15 @@ using NodaTime;
 namespace Matrix.Rooms.Projections.Documents;
 
 /// <summary>
-/// A third-party invite of a room as readers see it: token, inviter, the identity server's redacted display name,
+/// A third-party invite of a room as readers see it, one document per (room, token) kept by
+/// <see cref="Projections.ThirdPartyInviteProjection"/>: token, inviter, the identity server's redacted display name,
 /// where it stands (<see cref="ThirdPartyInviteStatus"/>: pending / exchanged / revoked) and, once exchanged, the user
-/// and the <c>m.room.member</c> event it became. Folded from the token's <see cref="ThirdPartyInviteFact"/> rows; never
-/// holds the invitee's address.
+/// and the <c>m.room.member</c> event it became. Keyed by room and token, the key every reader has (the room events
+/// never hold the invitee's medium and address, so neither does this document).
 /// </summary>
 public sealed record ThirdPartyInvite
 {
+    public required string Id { get; init; }
     public required string RoomId { get; init; }
     public required string Token { get; init; }
     public required string Inviter { get; init; }
@@ -21,42 +23,13 @@ public sealed record ThirdPartyInvite
     public string? InviteeUserId { get; init; }
     public string? MemberEventId { get; init; }
 
-    /// <summary>The event that last changed the status, and its stream version.</summary>
+    /// <summary>The event that last changed the invite, and its stream version.</summary>
     public required string LastEventId { get; init; }
     public long StreamVersion { get; init; }
 
-    /// <summary>
-    /// Exchanged if an exchange happened (the invite became a membership, whatever followed); else revoked if it was
-    /// revoked; else pending.
-    /// </summary>
-    public static string StatusOf(IEnumerable<ThirdPartyInviteFact> facts)
-    {
-        var kinds = facts.Select(f => f.Kind).ToHashSet();
-        return kinds.Contains(ThirdPartyInviteFact.Exchange) ? ThirdPartyInviteStatus.Exchanged
-            : kinds.Contains(ThirdPartyInviteFact.Revocation) ? ThirdPartyInviteStatus.Revoked
-            : ThirdPartyInviteStatus.Pending;
-    }
+    public static string IdFor(string roomId, string token) => $"{roomId}|{token}";
 
-    /// <summary>One <see cref="ThirdPartyInvite"/> per (room, token) among <paramref name="facts"/>, oldest invite first.</summary>
-    public static IReadOnlyList<ThirdPartyInvite> Fold(IEnumerable<ThirdPartyInviteFact> facts) =>
-        facts.GroupBy(f => (f.RoomId, f.Token))
-            .Select(group =>
-            {
-                var byKind = group.ToDictionary(f => f.Kind);
-                byKind.TryGetValue(ThirdPartyInviteFact.Invite, out var invite);
-                byKind.TryGetValue(ThirdPartyInviteFact.Exchange, out var exchange);
-                var last = group.MaxBy(f => f.StreamVersion)!;
-                return new ThirdPartyInvite
-                {
-                    RoomId = group.Key.RoomId, Token = group.Key.Token,
-                    Inviter = invite?.Sender ?? exchange?.Sender ?? last.Sender,
-                    DisplayName = invite?.DisplayName ?? exchange?.DisplayName,
-                    Status = StatusOf(group),
-                    InviteEventId = invite?.EventId, InvitedAt = invite?.At,
-                    InviteeUserId = exchange?.InviteeUserId, MemberEventId = exchange?.EventId,
-                    LastEventId = last.EventId, StreamVersion = last.StreamVersion,
-                };
-            })
-            .OrderBy(i => i.InvitedAt ?? Instant.MaxValue).ThenBy(i => i.Token, StringComparer.Ordinal)
-            .ToList();
+    /// <summary>A room's invites in the order they were sent (an exchange or revocation with no invite seen last), then by token.</summary>
+    public static IReadOnlyList<ThirdPartyInvite> Ordered(IEnumerable<ThirdPartyInvite> invites) =>
+        invites.OrderBy(i => i.InvitedAt ?? Instant.MaxValue).ThenBy(i => i.Token, StringComparer.Ordinal).ToList();
 }

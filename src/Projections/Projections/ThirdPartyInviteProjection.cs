@@ -1,53 +1,68 @@
 using System.Text.Json.Nodes;
 using JasperFx.Events;
-using Marten;
 using Marten.Events.Projections;
 using Matrix.Rooms.Domain.Events;
+using Matrix.Rooms.Domain.ThirdPartyInvites;
 using Matrix.Rooms.Projections.Documents;
 
 namespace Matrix.Rooms.Projections.Projections;
 
 /// <summary>
-/// Keeps <see cref="ThirdPartyInviteFact"/>: an <c>m.room.third_party_invite</c> with content is an invite (and, re-sent
-/// for a token, a new one: the old exchange and revocation rows go); the same event with empty content (spec:
-/// revocation) is a revocation; an <c>m.room.member</c> invite carrying <c>third_party_invite.signed.token</c> is the
-/// exchange. Every row is written whole from its event (stores and deletes only), so the bulk replay can rebuild it.
+/// Keeps one <see cref="ThirdPartyInvite"/> per (room, token), folded by Marten as the events arrive: an
+/// <c>m.room.third_party_invite</c> with content is an invite (re-sent for a token it starts the invite afresh); the
+/// same event with empty content (spec: revocation) revokes it unless it was already exchanged; an
+/// <c>m.room.member</c> invite carrying <c>third_party_invite.signed.token</c> is the exchange, which stands whatever
+/// follows. Member events without a token belong to no invite.
 /// </summary>
-public sealed partial class ThirdPartyInviteProjection : EventProjection
+public sealed partial class ThirdPartyInviteProjection : MultiStreamProjection<ThirdPartyInvite, string>, IKeyedFold
 {
     public ThirdPartyInviteProjection()
     {
         Name = "third_party_invites";
-        IncludeType<ThirdPartyInviteEvent>();
-        IncludeType<MemberEvent>();
+        Identities<ThirdPartyInviteEvent>(e => KeyOf(e) is { } id ? [id] : []);
+        Identities<MemberEvent>(e => KeyOf(e) is { } id ? [id] : []);
     }
 
-    public override ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    /// <summary>The invite an event is about: (room, token) of a third-party invite or revocation, or of an exchange.</summary>
+    public static string? KeyOf(MatrixEvent ev) => ev switch
     {
-        switch (e.Data)
+        ThirdPartyInviteEvent { StateKey: { } token } => ThirdPartyInvite.IdFor(ev.RoomId, token),
+        MemberEvent { ThirdPartyInviteToken: { } token } => ThirdPartyInvite.IdFor(ev.RoomId, token),
+        _ => null,
+    };
+
+    Type IKeyedFold.DocumentType => typeof(ThirdPartyInvite);
+
+    string? IKeyedFold.KeyOf(IEvent e) => e.Data is MatrixEvent ev ? KeyOf(ev) : null;
+
+    object? IKeyedFold.Fold(object? current, string key, IEvent e) => Evolve((ThirdPartyInvite?)current, key, e);
+
+    public override ThirdPartyInvite? Evolve(ThirdPartyInvite? snapshot, string id, IEvent e) => e.Data switch
+    {
+        ThirdPartyInviteEvent { StateKey: { } token } invite when !invite.IsRevoked => new ThirdPartyInvite
         {
-            case ThirdPartyInviteEvent { StateKey: { } token } invite when !invite.IsRevoked:
-                operations.Delete<ThirdPartyInviteFact>(ThirdPartyInviteFact.IdFor(invite.RoomId, token, ThirdPartyInviteFact.Exchange));
-                operations.Delete<ThirdPartyInviteFact>(ThirdPartyInviteFact.IdFor(invite.RoomId, token, ThirdPartyInviteFact.Revocation));
-                operations.Store(Fact(invite, token, ThirdPartyInviteFact.Invite, e.Version) with { DisplayName = invite.ContentString("display_name") });
-                break;
-            case ThirdPartyInviteEvent { StateKey: { } token } revocation:
-                operations.Store(Fact(revocation, token, ThirdPartyInviteFact.Revocation, e.Version));
-                break;
-            case MemberEvent { ThirdPartyInviteToken: { } token, StateKey: { } invitee } member:
-                operations.Store(Fact(member, token, ThirdPartyInviteFact.Exchange, e.Version) with
-                {
-                    InviteeUserId = invitee,
-                    DisplayName = member.Content["third_party_invite"]?["display_name"] is JsonValue d && d.TryGetValue<string>(out var name) ? name : null,
-                });
-                break;
-        }
-        return ValueTask.CompletedTask;
-    }
+            Id = id, RoomId = invite.RoomId, Token = token, Inviter = invite.Sender, DisplayName = invite.ContentString("display_name"),
+            Status = ThirdPartyInviteStatus.Pending, InviteEventId = invite.EventId, InvitedAt = invite.OriginServerTs,
+            LastEventId = invite.EventId, StreamVersion = e.Version,
+        },
+        ThirdPartyInviteEvent { StateKey: { } token } revocation => (snapshot ?? Started(id, revocation, token)) with
+        {
+            Status = snapshot?.Status == ThirdPartyInviteStatus.Exchanged ? ThirdPartyInviteStatus.Exchanged : ThirdPartyInviteStatus.Revoked,
+            LastEventId = revocation.EventId, StreamVersion = e.Version,
+        },
+        MemberEvent { ThirdPartyInviteToken: { } token, StateKey: { } invitee } member => (snapshot ?? Started(id, member, token)) with
+        {
+            Status = ThirdPartyInviteStatus.Exchanged, InviteeUserId = invitee, MemberEventId = member.EventId,
+            DisplayName = snapshot?.DisplayName
+                          ?? (member.Content["third_party_invite"]?["display_name"] is JsonValue d && d.TryGetValue<string>(out var name) ? name : null),
+            LastEventId = member.EventId, StreamVersion = e.Version,
+        },
+        _ => snapshot,
+    };
 
-    private static ThirdPartyInviteFact Fact(MatrixEvent ev, string token, string kind, long version) => new()
+    /// <summary>An exchange or revocation whose invite this projection never saw: the sender stands in as inviter.</summary>
+    private static ThirdPartyInvite Started(string id, MatrixEvent ev, string token) => new()
     {
-        Id = ThirdPartyInviteFact.IdFor(ev.RoomId, token, kind), RoomId = ev.RoomId, Token = token, Kind = kind,
-        Sender = ev.Sender, EventId = ev.EventId, At = ev.OriginServerTs, StreamVersion = version,
+        Id = id, RoomId = ev.RoomId, Token = token, Inviter = ev.Sender, Status = ThirdPartyInviteStatus.Pending, LastEventId = ev.EventId,
     };
 }

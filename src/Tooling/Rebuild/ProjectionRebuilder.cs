@@ -2,6 +2,7 @@ using System.Diagnostics;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
 using Marten;
 using Matrix.Rooms.Tooling.Replay;
 using Npgsql;
@@ -54,22 +55,24 @@ public sealed record RebuildResult
 /// Rebuilds projections from the event store at bulk speed, in bounded memory, beside the serving tables:
 /// <list type="number">
 /// <item>creates staging tables for the documents the selected projections declare (<see cref="RebuildStaging"/>:
-/// Marten's definitions of the serving tables, in a schema of their own); the serving tables keep serving meanwhile;</item>
+/// Marten creates them through a staging store, the engine's model in a schema of its own); the serving tables keep serving meanwhile;</item>
 /// <item>reads events in pages of <see cref="RebuildOptions.PageSize"/> by <c>seq_id</c> up to the highest sequence at the
 /// start, replays each page through every selected projection in memory (<see cref="ProjectionReplayer"/>, the inline
 /// projection code itself), keeps only the last write per document, and writes the page's documents to the staging
-/// tables by binary COPY (<see cref="DocumentWriter"/>) — reading the next page and writing this one overlap;</item>
+/// tables through Marten's bulk insert on the staging store (<see cref="StoreDocumentWriter"/>) — reading the next page
+/// and writing this one overlap;</item>
 /// <item>keeps each room's events contiguous: if a room's event arrives after a gap in its versions (an append that
 /// committed late, after its page was read) the missing events are fetched by version and applied first;</item>
 /// <item>catches up every room whose stream moved past what was applied (appends during the rebuild);</item>
 /// <item>verifies a sample of rooms in the staging tables against live aggregation up to what was applied
 /// (<see cref="RebuildVerifier"/>); a difference stops here, with nothing switched;</item>
-/// <item>switches: in one transaction, takes the serving tables, applies the last appends, sets each projection's
-/// progression rows (<c>name:All</c>, <c>name:V2:All</c>, …) and moves the staging tables in.</item>
+/// <item>switches: in one transaction, takes the serving tables, applies the last appends and moves the staging tables in.
+/// Progression rows are Marten's: an inline projection is current by its append transactions and has none that
+/// matters; an async projection (its progression the daemon's) is rebuilt by the daemon.</item>
 /// </list>
 /// An event that cannot be read or applied stops the rebuild with a <see cref="RebuildFailedException"/> naming it
 /// (room, version, sequence, event ID); whatever stops it before the switch leaves every serving table as it was.
-/// A projection the replay cannot run (one that reads documents while projecting) is rebuilt afterwards by Marten's
+/// A projection the replay cannot run (one that reads documents while projecting, or an async one) is rebuilt afterwards by Marten's
 /// own daemon (<c>IProjectionDaemon.RebuildProjectionAsync</c>), in its tables, with Marten's semantics.
 /// </summary>
 public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<ProjectionRebuilder> logger)
@@ -94,7 +97,9 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         logger.LogInformation("Rebuilding {Projections} over {Events} events (sequence up to {Ceiling}), pages of {PageSize}",
             string.Join(", ", selected), total, ceiling, options.PageSize);
 
-        var state = new RunState(new ProjectionReplayer(selected));
+        // An async projection's progression is the daemon's to keep (Marten offers no public way to set it): Marten rebuilds it.
+        var state = new RunState(new ProjectionReplayer(selected.Where(p => p.Lifecycle != ProjectionLifecycle.Async)));
+        state.Unsupported.AddRange(selected.Where(p => p.Lifecycle == ProjectionLifecycle.Async));
         VerificationReport? verification = null;
         var switched = false;
         await using (var staging = await RebuildStaging.OpenAsync(store, logger, SwitchLockTimeout, ct))
@@ -103,7 +108,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
             {
                 foreach (var type in selected.SelectMany(p => p.PublishedTypes).Distinct()) await staging.AddAsync(type, ct);
                 observer.Note($"Building beside the serving tables, in schema {staging.Schema}; they switch in at the end");
-                var writer = new DocumentWriter(store, staging.Tables);
+                var writer = new StoreDocumentWriter(staging.Store);
 
                 await ReplayAllAsync(state, writer, ceiling, total, options.PageSize, observer, ct);
                 await CatchUpAsync(state, writer, options.PageSize, observer, ct);
@@ -128,7 +133,6 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
                     await staging.SwitchAsync(async (connection, transaction, token) =>
                     {
                         lastRooms = await CatchUpRoundAsync(connection, transaction, state, writer, options.PageSize, token);
-                        await MarkProgressionAsync(connection, transaction, replayed, state.HighestSequence, token);
                     }, ct);
                     switched = true;
                     observer.Note($"Switched the rebuilt tables in: the serving tables were held for {staging.HeldFor.TotalMilliseconds:N0} ms " +
@@ -149,10 +153,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
             if (options.FollowUntil is { } follow && state.Replayer.Projections.Count > 0)
             {
                 // The rebuilt tables serve (or, blue/green, are the new version's) from here: follow in place, a round per transaction.
-                await FollowAsync(state, new DocumentWriter(store), options.PageSize, observer, follow);
-                await using var connection = store.Storage.Database.CreateConnection();
-                await connection.OpenAsync(CancellationToken.None);
-                await MarkProgressionAsync(connection, null, state.Replayer.Projections, state.HighestSequence, CancellationToken.None);
+                await FollowAsync(state, new StoreDocumentWriter(store), options.PageSize, observer, follow);
             }
         }
         clock.Stop();
@@ -204,23 +205,19 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
 
     private async Task<(long Ceiling, long Total)> ExtentAsync(CancellationToken ct)
     {
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        await using var cmd = new NpgsqlCommand($"select coalesce(max(seq_id), 0), count(*) from {_schema}.mt_events", connection);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return (reader.GetInt64(0), reader.GetInt64(1));
+        await using var session = store.QuerySession();
+        var total = await session.Events.QueryAllRawEvents().CountAsync(ct);
+        var ceiling = total == 0 ? 0 : await session.Events.QueryAllRawEvents().MaxAsync(e => e.Sequence, ct);
+        return (ceiling, total);
     }
 
-    private async Task ReplayAllAsync(RunState state, DocumentWriter writer, long ceiling, long total, int pageSize, IRebuildObserver observer,
+    private async Task ReplayAllAsync(RunState state, StoreDocumentWriter writer, long ceiling, long total, int pageSize, IRebuildObserver observer,
         CancellationToken ct)
     {
         // One failure ends the in-flight read and write too (a COPY is cancelled cleanly, its transaction rolled back), and
         // neither outlives this method: a write still running on a connection being disposed corrupts the protocol and hangs.
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var token = failed.Token;
-        await using var writeConnection = store.Storage.Database.CreateConnection();
-        await writeConnection.OpenAsync(token);
         long from = 0, done = 0;
         var read = ReadPageAsync(from, Math.Min(ceiling, from + pageSize), token);
         var pendingWrite = Task.CompletedTask;
@@ -260,7 +257,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
 
         async Task WriteAndReportAsync(DocumentChanges changes, int count)
         {
-            await WritePageAsync(writeConnection, null, state, writer, changes, token);
+            state.DocumentsWritten += await writer.WriteAsync(changes, token);
             done += count;
             observer.Progress(Math.Min(done, total), total);
         }
@@ -331,27 +328,13 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
                 logger.LogWarning("Projection {Projection} uses {Operation}; it will be rebuilt by the Marten daemon instead",
                     e.Projection, unsupported.Operation);
                 state.Unsupported.Add(e.Projection);
-                state.Replayer = new ProjectionReplayer(state.Replayer.Projections.Where(p => p != e.Projection));
+                state.Replayer = state.Replayer.Without(e.Projection);
             }
         }
     }
 
-    /// <summary>Writes one page's documents: in <paramref name="transaction"/> when given, else in a transaction of its own.</summary>
-    private static async Task WritePageAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, RunState state, DocumentWriter writer,
-        DocumentChanges changes, CancellationToken ct)
-    {
-        if (transaction is not null)
-        {
-            state.DocumentsWritten += await writer.WriteAsync(connection, transaction, changes, ct);
-            return;
-        }
-        await using var own = await connection.BeginTransactionAsync(ct);
-        state.DocumentsWritten += await writer.WriteAsync(connection, own, changes, ct);
-        await own.CommitAsync(ct);
-    }
-
     /// <summary>Rooms whose stream grew past what the rebuild applied (appends during the rebuild): apply their tails, until none is behind.</summary>
-    private async Task CatchUpAsync(RunState state, DocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
+    private async Task CatchUpAsync(RunState state, StoreDocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
@@ -369,7 +352,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
     /// blue side of a blue/green switch) until <paramref name="ct"/> is cancelled: every second, the rooms whose stream
     /// moved get their new events applied. Stop the old servers, wait for a round with nothing to apply, then stop this.
     /// </summary>
-    private async Task FollowAsync(RunState state, DocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
+    private async Task FollowAsync(RunState state, StoreDocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(CancellationToken.None);
@@ -398,7 +381,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
     /// One pass over the streams: every room whose version is past what was applied gets its new events, written in
     /// <paramref name="transaction"/> when given (the switch) or a transaction per batch. Returns how many rooms moved.
     /// </summary>
-    private async Task<int> CatchUpRoundAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, RunState state, DocumentWriter writer,
+    private async Task<int> CatchUpRoundAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, RunState state, StoreDocumentWriter writer,
         int pageSize, CancellationToken ct)
     {
         var behind = new List<(string Room, long Version)>();
@@ -429,24 +412,10 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         {
             if (batch.Count == 0) return;
             var changes = await ApplyAsync(state, batch, ct);
-            await WritePageAsync(connection, transaction, state, writer, changes, ct);
+            state.DocumentsWritten += await writer.WriteAsync(changes, ct);
             state.EventsApplied += batch.Count;
             state.HighestSequence = Math.Max(state.HighestSequence, batch.Max(e => e.Sequence));
             batch.Clear();
-        }
-    }
-
-    private async Task MarkProgressionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<ProjectionInfo> projections,
-        long sequence, CancellationToken ct)
-    {
-        foreach (var shard in projections.SelectMany(p => p.ShardIdentities))
-        {
-            await using var cmd = new NpgsqlCommand(
-                $"insert into {_schema}.mt_event_progression (name, last_seq_id, last_updated) values (@name, @seq, now()) " +
-                "on conflict (name) do update set last_seq_id = excluded.last_seq_id, last_updated = excluded.last_updated", connection, transaction);
-            cmd.Parameters.AddWithValue("name", shard);
-            cmd.Parameters.AddWithValue("seq", sequence);
-            await cmd.ExecuteNonQueryAsync(ct);
         }
     }
 
@@ -509,18 +478,15 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
         using var polling = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var poll = Task.Run(async () =>
         {
-            await using var connection = store.Storage.Database.CreateConnection();
-            await connection.OpenAsync(polling.Token);
+            var shards = projection.Source.ShardNames();
             while (!polling.IsCancellationRequested)
             {
                 await Task.Delay(500, polling.Token);
-                await using var cmd = new NpgsqlCommand(
-                    $"select coalesce(max(last_seq_id), 0) from {_schema}.mt_event_progression where name = any(@names)", connection);
-                cmd.Parameters.AddWithValue("names", projection.ShardIdentities.ToArray());
-                var seq = (long)(await cmd.ExecuteScalarAsync(polling.Token) ?? 0L);
-                await using var count = new NpgsqlCommand($"select count(*) from {_schema}.mt_events where seq_id <= @seq", connection);
-                count.Parameters.AddWithValue("seq", seq);
-                observer.Progress((long)(await count.ExecuteScalarAsync(polling.Token) ?? 0L), total);
+                // Marten's own progress read and event query: no table named here.
+                var progress = await store.Storage.Database.FetchProjectionProgressFor(shards, polling.Token);
+                var seq = progress.Count == 0 ? 0 : progress.Max(p => p.Sequence);
+                await using var session = store.QuerySession();
+                observer.Progress(await session.Events.QueryAllRawEvents().Where(e => e.Sequence <= seq).CountAsync(polling.Token), total);
             }
         }, polling.Token);
         try

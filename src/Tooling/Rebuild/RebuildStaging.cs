@@ -1,5 +1,6 @@
-using System.Text.RegularExpressions;
 using Marten;
+using Matrix.Rooms.Projections;
+using Matrix.Rooms.Tooling.Replay;
 using Npgsql;
 using Weasel.Core;
 using Weasel.Postgresql;
@@ -11,8 +12,10 @@ namespace Matrix.Rooms.Tooling.Rebuild;
 /// Where a rebuild builds its documents: tables of their own, beside the serving ones, switched in at the end.
 /// <list type="bullet">
 /// <item>One rebuild per database at a time (a session advisory lock, held by this object's connection).</item>
-/// <item>Staging tables are Marten's own definitions of the serving tables, created in the staging schema
-/// <c>&lt;schema&gt;_rebuild</c>: same columns, same indexes, same names.</item>
+/// <item>Staging tables are created by Marten itself: a second store (<see cref="Store"/>) with the engine's model and
+/// the same projection versions, whose <c>DatabaseSchemaName</c> is the staging schema <c>&lt;schema&gt;_rebuild</c>,
+/// makes each table with <c>EnsureStorageExistsAsync</c>: same columns, same indexes, same names. The rebuild writes
+/// into them through that store's public API (<see cref="Replay.StoreDocumentWriter"/>).</item>
 /// <item><see cref="SwitchAsync"/> takes the serving tables (bounded by a lock timeout, a few attempts), lets the caller
 /// apply the last events and mark progression in the same transaction, then moves the serving tables out (to
 /// <c>&lt;schema&gt;_rebuild_retired</c>) and the staging tables in: readers and writers wait for that transaction
@@ -20,21 +23,25 @@ namespace Matrix.Rooms.Tooling.Rebuild;
 /// <item>Disposing drops whatever was not switched in: a rebuild that fails or is refused leaves the serving tables as
 /// they were. A rebuild killed outright leaves the staging schema behind; the next one drops it first.</item>
 /// </list>
-/// The only statements this issues on the serving tables are <c>LOCK TABLE</c> and <c>ALTER TABLE … SET SCHEMA</c>: no row
-/// of a serving table is written here.
+/// The only statements this issues on the serving tables are <c>LOCK TABLE</c> and <c>ALTER TABLE … SET SCHEMA</c> (Marten
+/// has no API that swaps two tables in one transaction): no row of a serving table, and none of Marten's own
+/// bookkeeping tables, is written here.
 /// </summary>
 public sealed class RebuildStaging : IAsyncDisposable
 {
     /// <summary>Arbitrary, fixed: the key of the advisory lock that keeps two rebuilds of one database apart.</summary>
     public const long RebuildLockKey = 0x4D52_5265_6275_696C; // "MRRebuil"
 
+    private readonly IDocumentStore _serving;
     private readonly StoreOptions _options;
+    private DocumentStore? _store;
     private readonly NpgsqlConnection _connection;
     private readonly ILogger _logger;
     private readonly Dictionary<Type, (DbObjectName Serving, DbObjectName Staged)> _tables = new();
 
-    private RebuildStaging(StoreOptions options, NpgsqlConnection connection, string schema, TimeSpan lockTimeout, ILogger logger)
+    private RebuildStaging(IDocumentStore serving, StoreOptions options, NpgsqlConnection connection, string schema, TimeSpan lockTimeout, ILogger logger)
     {
+        _serving = serving;
         _options = options;
         _connection = connection;
         _logger = logger;
@@ -44,6 +51,28 @@ public sealed class RebuildStaging : IAsyncDisposable
     }
 
     public string Schema { get; }
+
+    /// <summary>The staging store: the engine's model in <see cref="Schema"/>, on the serving store's data source.</summary>
+    public IDocumentStore Store => _store ??= StagingStoreFor(_serving, Schema);
+
+    /// <summary>
+    /// A store with the engine's model (<c>AddMatrixRoomsModel</c>) and the serving store's projection versions (so the same
+    /// table names), in <paramref name="schema"/>, sharing the serving store's data source.
+    /// </summary>
+    public static DocumentStore StagingStoreFor(IDocumentStore serving, string schema)
+    {
+        var versions = ProjectionCatalog.All(serving).ToDictionary(p => p.Name, p => p.Version, StringComparer.Ordinal);
+        var dataSource = ((PostgresqlDatabase)serving.Storage.Database).DataSource;
+        return DocumentStore.For(options =>
+        {
+            options.Connection(dataSource);
+            options.AddMatrixRoomsModel(schema);
+            options.Events.DatabaseSchemaName = ((StoreOptions)serving.Options).Events.DatabaseSchemaName;
+            foreach (var projection in options.Projections.All.OfType<JasperFx.Events.Projections.ProjectionBase>())
+                if (versions.TryGetValue(projection.Name, out var version)) projection.Version = version;
+            options.UseVersionedProjectionTables();
+        });
+    }
     public string RetiredSchema { get; }
 
     /// <summary>How long one attempt at the switch (or a drop of the rebuild's own schemas) waits for a table lock.</summary>
@@ -68,7 +97,7 @@ public sealed class RebuildStaging : IAsyncDisposable
         try
         {
             await connection.OpenAsync(ct);
-            var staging = new RebuildStaging(options, connection, options.DatabaseSchemaName, lockTimeout, logger);
+            var staging = new RebuildStaging(store, options, connection, options.DatabaseSchemaName, lockTimeout, logger);
             if (!await staging.ScalarAsync<bool>($"select pg_try_advisory_lock({RebuildLockKey})", ct))
                 throw new RebuildFailedException("Another rebuild is running on this database; nothing was changed", null);
             // Left by a rebuild that was killed: never switched in, so nothing serves from it.
@@ -84,20 +113,20 @@ public sealed class RebuildStaging : IAsyncDisposable
     }
 
     /// <summary>
-    /// Creates the staging table of <paramref name="type"/>: the DDL Marten generates for its serving table (Weasel's
-    /// <c>ToBasicCreateTableSql</c> of the store's own table definition), pointed at the staging schema. Constraint and
-    /// index names are not schema-qualified, so they come out the same and stay so when the table is moved in.
+    /// Creates the staging table of <paramref name="type"/>: Marten's staging store creates it as it would create the
+    /// serving one (<c>EnsureStorageExistsAsync</c>). Constraint and index names are not schema-qualified, so they come
+    /// out the same and stay so when the table is moved in.
     /// </summary>
     public async Task AddAsync(Type type, CancellationToken ct)
     {
         var serving = ((IReadOnlyStoreOptions)_options).FindOrResolveDocumentType(type).TableName;
         if (_tables.Values.Any(t => t.Serving.Name == serving.Name))
             throw new InvalidOperationException($"Two document types are stored in tables named {serving.Name}; the rebuild cannot stage both");
-        var definition = _options.Storage.FindFeature(type).Objects.OfType<Table>().Single(t => t.Identifier.Equals(serving));
-        var staged = PostgresqlProvider.Instance.Parse($"{Schema}.{serving.Name}");
-        // Read only: the definition is the store's own object (mutating it, e.g. MoveToSchema, would move the store's idea of the table).
-        var ddl = Regex.Replace(definition.ToBasicCreateTableSql(), $@"(?<![\w.]){Regex.Escape(serving.QualifiedName)}(?![\w])", staged.QualifiedName);
-        await ExecuteAsync(ddl, ct);
+        var staged = ((IReadOnlyStoreOptions)Store.Options).FindOrResolveDocumentType(type).TableName;
+        if (staged.Name != serving.Name || staged.Schema != Schema)
+            throw new InvalidOperationException(
+                $"The staging store maps {type.Name} to {staged.QualifiedName}, not {Schema}.{serving.Name}: its document mapping differs from the serving store's");
+        await Store.Storage.Database.EnsureStorageExistsAsync(type, ct);
         _tables[type] = (serving, staged);
     }
 
@@ -158,6 +187,7 @@ public sealed class RebuildStaging : IAsyncDisposable
     {
         try
         {
+            if (_store is not null) await _store.DisposeAsync();
             await DropQuietlyAsync(Schema);
             await DropQuietlyAsync(RetiredSchema);
         }

@@ -168,7 +168,7 @@ public sealed class BulkRoomWriter(IDocumentStore store, ProjectionReplayer? rep
                 lock (_projectionsLock)
                 {
                     if (!_throughSession.Contains(e.Projection)) _throughSession.Add(e.Projection);
-                    _replayer = new ProjectionReplayer(_replayer!.Projections.Where(p => p != e.Projection));
+                    _replayer = _replayer!.Without(e.Projection);
                 }
             }
         }

@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
+using Matrix.Rooms.Projections.Projections;
 
 namespace Matrix.Rooms.Tooling.Replay;
 
@@ -64,7 +65,18 @@ public sealed class ProjectionReplayer
             .ToList();
     }
 
+    /// <summary>The documents of keyed folds (<see cref="IKeyedFold"/>) as folded so far, by projection name and key.</summary>
+    private readonly Dictionary<string, Dictionary<string, object?>> _folded = new(StringComparer.Ordinal);
+
     public IReadOnlyList<ProjectionInfo> Projections => _projections.Select(p => p.Info).ToList();
+
+    /// <summary>This replayer without <paramref name="projection"/>, keeping what the others folded so far.</summary>
+    public ProjectionReplayer Without(ProjectionInfo projection)
+    {
+        var next = new ProjectionReplayer(Projections.Where(p => p != projection));
+        foreach (var (name, folded) in _folded) next._folded[name] = folded;
+        return next;
+    }
 
     /// <summary>Applies <paramref name="events"/> (in sequence order) to every projection, recording their writes.</summary>
     /// <exception cref="ProjectionReplayException">A projection threw, or needs an operation the replay cannot record.</exception>
@@ -72,10 +84,20 @@ public sealed class ProjectionReplayer
     {
         if (events.Count == 0) return;
         var operations = DocumentRecorder.Create(changes);
+        // Folded documents change for good only once every projection took the events (a retried page starts over).
+        var overlays = new Dictionary<string, Dictionary<string, object?>>(StringComparer.Ordinal);
         foreach (var (info, inline, types) in _projections)
         {
             var streams = StreamsOf(events, types);
             if (streams.Count == 0) continue;
+            if (info.Source is IKeyedFold fold)
+            {
+                Fold(info, fold, streams, changes, overlays);
+                continue;
+            }
+            // Any other aggregation loads the document it folds into: only a store can run it.
+            if (info.Source is not Marten.Events.Projections.EventProjection)
+                throw new ProjectionReplayException(info, new ReplayNotSupportedException("Load (an aggregation folds into its stored document)"));
             try
             {
                 await inline.ApplyAsync(operations, streams, ct);
@@ -85,6 +107,35 @@ public sealed class ProjectionReplayer
                 // Marten wraps what a projection throws (ApplyEventException); an unsupported operation is reported as itself.
                 throw new ProjectionReplayException(info, Unsupported(e) ?? e);
             }
+        }
+        foreach (var (name, overlay) in overlays)
+        {
+            var folded = _folded.TryGetValue(name, out var f) ? f : _folded[name] = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var (key, doc) in overlay) folded[key] = doc;
+        }
+    }
+
+    /// <summary>Folds a keyed aggregation's events in memory, from the documents folded so far (this replayer's, or the page's).</summary>
+    private void Fold(ProjectionInfo info, IKeyedFold fold, List<StreamAction> streams, DocumentChanges changes,
+        Dictionary<string, Dictionary<string, object?>> overlays)
+    {
+        if (!overlays.TryGetValue(info.Name, out var overlay)) overlays[info.Name] = overlay = new Dictionary<string, object?>(StringComparer.Ordinal);
+        _folded.TryGetValue(info.Name, out var folded);
+        try
+        {
+            foreach (var e in streams.SelectMany(s => s.Events))
+            {
+                if (fold.KeyOf(e) is not { } key) continue;
+                var current = overlay.TryGetValue(key, out var pending) ? pending : folded?.GetValueOrDefault(key);
+                var next = fold.Fold(current, key, e);
+                overlay[key] = next;
+                if (next is null) changes.Delete(fold.DocumentType, key);
+                else changes.Upsert(fold.DocumentType, next);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ProjectionReplayException(info, e);
         }
     }
 

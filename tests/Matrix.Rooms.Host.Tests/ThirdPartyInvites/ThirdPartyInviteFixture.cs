@@ -213,12 +213,11 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
         return await session.LoadAsync<T>(id);
     }
 
-    /// <summary>The room's third-party invite with this token, folded from the projection's rows.</summary>
+    /// <summary>The room's third-party invite with this token: the projection's document.</summary>
     public async Task<Projections.Documents.ThirdPartyInvite?> InviteAsync(string roomId, string token)
     {
         await using var session = Host.Services.GetRequiredService<IDocumentStore>().QuerySession();
-        var facts = await session.LoadManyAsync<Projections.Documents.ThirdPartyInviteFact>(Projections.Documents.ThirdPartyInviteFact.IdsFor(roomId, token));
-        return Projections.Documents.ThirdPartyInvite.Fold(facts).SingleOrDefault();
+        return await session.LoadAsync<Projections.Documents.ThirdPartyInvite>(Projections.Documents.ThirdPartyInvite.IdFor(roomId, token));
     }
 
     public async Task<IReadOnlyList<T>> QueryAsync<T>() where T : notnull

@@ -70,7 +70,7 @@ public sealed class ThirdPartyInviteFlowTests(ThirdPartyInviteFixture host)
         // Privacy: the address is in no room event and in nothing a member can read.
         var everything = string.Join("\n", (await host.EventsAsync(roomId)).Select(e => e.ToJson().ToJsonString()))
                          + listed.ToJsonString()
-                         + string.Join("\n", (await host.QueryAsync<ThirdPartyInviteFact>()).Select(i => System.Text.Json.JsonSerializer.Serialize(i)))
+                         + string.Join("\n", (await host.QueryAsync<ThirdPartyInvite>()).Select(i => System.Text.Json.JsonSerializer.Serialize(i)))
                          + string.Join("\n", (await host.QueryAsync<RoomStateEntry>()).Select(e => e.Event.ToJson().ToJsonString()));
         everything.Should().NotContain(address);
     }

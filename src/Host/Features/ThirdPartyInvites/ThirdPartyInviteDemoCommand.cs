@@ -67,7 +67,7 @@ public sealed class ThirdPartyInviteDemoCommand : JasperFxAsyncCommand<ThirdPart
 
         await using var session = host.Services.GetRequiredService<IDocumentStore>().QuerySession();
         Console.WriteLine($"Third-party invites of {roomId} (from the third_party_invites projection; no address anywhere):");
-        foreach (var row in ThirdPartyInvite.Fold(await session.Query<ThirdPartyInviteFact>().Where(f => f.RoomId == roomId).ToListAsync()))
+        foreach (var row in ThirdPartyInvite.Ordered(await session.Query<ThirdPartyInvite>().Where(i => i.RoomId == roomId).ToListAsync()))
             Console.WriteLine($"  {row.Token[..12]}…  {row.DisplayName,-14} by {row.Inviter}  {row.Status} → {row.InviteeUserId ?? "-"} ({row.MemberEventId ?? "-"})");
         var members = await session.Query<RoomMember>().Where(m => m.RoomId == roomId).ToListAsync();
         foreach (var m in members.OrderBy(m => m.StreamVersion))

@@ -180,7 +180,7 @@ public static class ThirdPartyInviteEndpoints
         var own = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
         if (own?.Membership != Memberships.Join)
             return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} is not joined to room {roomId}"));
-        var invites = ThirdPartyInvite.Fold(await session.Query<ThirdPartyInviteFact>().Where(f => f.RoomId == roomId).ToListAsync(ct));
+        var invites = ThirdPartyInvite.Ordered(await session.Query<ThirdPartyInvite>().Where(i => i.RoomId == roomId).ToListAsync(ct));
         var invitees = invites.Where(i => i.InviteeUserId is not null).Select(i => RoomMember.IdFor(roomId, i.InviteeUserId!)).ToArray();
         var members = invitees.Length == 0
             ? new Dictionary<string, RoomMember>()

@@ -131,7 +131,7 @@ public static class ThirdPartyInviteHandler
     /// <summary>
     /// Exchange on bind, step 2: the member invite, from the third-party invite's sender (the rules demand it, and it
     /// holds when that user has left: the third-party branch of the invite rules does not look at the sender's
-    /// membership). Each invite is exchanged at most once (the projection's <see cref="ThirdPartyInviteFact"/> rows).
+    /// membership). Each invite is exchanged at most once (the projection's <see cref="ThirdPartyInvite"/> document).
     /// </summary>
     public static async Task<RoomCommandResult> Handle(CompleteThirdPartyInviteExchange message, IDocumentSession session, IClock clock,
         IOptions<MatrixRoomsOptions> options, CancellationToken ct)
@@ -202,11 +202,10 @@ public static class ThirdPartyInviteHandler
     private static async Task<(RoomHead? Head, DictionaryAuthState State, string? Status)> LoadForWriteAsync(IDocumentSession session,
         string roomId, IEnumerable<StateKey> keys, string token, TimeSpan queueTimeout, CancellationToken ct)
     {
-        Task<IReadOnlyList<ThirdPartyInviteFact>>? facts = null;
+        Task<ThirdPartyInvite?>? invite = null;
         var (head, state, _) = await RoomWriter.LoadForWriteAsync(session, roomId, keys, queueTimeout, ct,
-            alsoLoad: batch => facts = batch.LoadMany<ThirdPartyInviteFact>().ById(ThirdPartyInviteFact.IdsFor(roomId, token)));
+            alsoLoad: batch => invite = batch.Load<ThirdPartyInvite>(ThirdPartyInvite.IdFor(roomId, token)));
         // No batch ran for a room ID that names no room.
-        IReadOnlyList<ThirdPartyInviteFact> known = facts is null ? [] : await facts;
-        return (head, state, known.Count == 0 ? null : ThirdPartyInvite.StatusOf(known));
+        return (head, state, invite is null ? null : (await invite)?.Status);
     }
 }
