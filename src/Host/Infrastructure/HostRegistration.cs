@@ -80,15 +80,7 @@ public static class HostRegistration
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
-            // Room writers queue on the room's lock (RoomWriter), so a version conflict means a writer that takes no lock
-            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixExceptionHandler).
-            opts.OnException<EventStreamUnexpectedMaxEventIdException>()
-                .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
-                    TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
-            // A transaction ID stored meanwhile by another node's writer: the retry finds it and answers its event.
-            opts.OnException<DocumentAlreadyExistsException>(e => e.DocType == typeof(SentTransaction)).RetryTimes(2);
-            opts.OnException<ConcurrencyException>()
-                .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50));
+            opts.AddRoomWriteRetries();
             opts.OnException<NpgsqlException>(e => e.IsTransient)
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
         });
