@@ -1,4 +1,5 @@
 using JasperFx;
+using JasperFx.CodeGeneration;
 using JasperFx.Events;
 using Marten;
 using Marten.Exceptions;
@@ -53,6 +54,16 @@ public static class HostRegistration
         builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
+        // Generated handler and storage code: Production loads what `codegen write` committed (src/Host/Internal/Generated);
+        // Auto, not Static, so a type missing from it (a handler added since) is compiled at start-up as in development
+        // instead of stopping the Host, and nothing is written back. Development and tests compile at runtime. The test
+        // Infrastructure/GeneratedCodeTests fails when the committed code is stale (docs/operations.md: regenerating).
+        builder.Services.CritterStackDefaults(defaults =>
+        {
+            defaults.Production.GeneratedCodeMode = TypeLoadMode.Auto;
+            defaults.Production.SourceCodeWritingEnabled = false;
+            defaults.Development.GeneratedCodeMode = TypeLoadMode.Dynamic;
+        });
         builder.Services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
@@ -80,7 +91,7 @@ public static class HostRegistration
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
-            opts.AddRoomWriteRetries();
+            opts.AddRoomWrites(); // lock-and-load middleware and concurrency retries (Features/Rooms/RoomWritePolicy)
             opts.OnException<NpgsqlException>(e => e.IsTransient)
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
         });

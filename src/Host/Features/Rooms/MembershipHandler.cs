@@ -2,16 +2,15 @@ using Marten;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Infrastructure;
 using NodaTime;
-using Wolverine.Attributes;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
 /// <summary>
 /// Wolverine handlers for the single-event room commands, in Wolverine's compound-handler style: the middleware loads
-/// (<see cref="RoomWriteMiddleware"/>: lock, head, the few state rows), the Domain decides, the handler appends, and
+/// (<see cref="RoomWriteMiddleware"/>, attached by <see cref="WritesToRoomAttribute"/>: lock, head, the few state rows), the Domain decides, the handler appends, and
 /// Wolverine's transactional middleware commits. The rules that tell the commands apart live in the Domain.
 /// </summary>
-[Middleware(typeof(RoomWriteMiddleware))]
+[WritesToRoom]
 public static class MembershipHandler
 {
     public static Task<RoomCommandResult> Handle(InviteUser command, RoomWrite write, IDocumentSession session, IClock clock,

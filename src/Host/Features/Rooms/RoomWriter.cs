@@ -29,7 +29,8 @@ public sealed record RoomWriteState(RoomHead? Head, DictionaryAuthState State, S
 public sealed record RoomWrite(RoomCommand Command, MatrixEvent Draft, RoomWriteState Loaded);
 
 /// <summary>
-/// Wolverine middleware of the room-writing handlers (<c>[Middleware(typeof(RoomWriteMiddleware))]</c>): before the
+/// Wolverine middleware of the room-writing handlers (those of a <see cref="WritesToRoomAttribute"/> class; attached by
+/// <see cref="RoomWritePolicy"/>): before the
 /// handler runs, draft the event, take the room's lock and load only the state entries the rules need — one round trip —
 /// and hand the handler a <see cref="RoomWrite"/>. The handler then decides (pure, in the Domain) and appends.
 /// </summary>

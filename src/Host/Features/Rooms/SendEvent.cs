@@ -7,7 +7,6 @@ using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using NodaTime;
 using Wolverine;
-using Wolverine.Attributes;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
@@ -32,7 +31,7 @@ public sealed record SentTransaction
 
 /// <summary>A send: the transaction is looked up under the room's lock (<see cref="RoomWriteMiddleware"/>), so two simultaneous
 /// retransmissions queue and the second finds what the first stored.</summary>
-[Middleware(typeof(RoomWriteMiddleware))]
+[WritesToRoom]
 public static class SendEventHandler
 {
     public static Task<RoomCommandResult> Handle(SendRoomEvent command, RoomWrite write, IDocumentSession session, IClock clock,
