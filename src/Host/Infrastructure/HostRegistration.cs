@@ -63,6 +63,7 @@ public static class HostRegistration
             defaults.Production.GeneratedCodeMode = TypeLoadMode.Auto;
             defaults.Production.SourceCodeWritingEnabled = false;
             defaults.Development.GeneratedCodeMode = TypeLoadMode.Dynamic;
+            defaults.GeneratedCodeOutputPath = GeneratedCodeDirectory(builder);
         });
         builder.Services.AddMarten(sp =>
             {
@@ -96,6 +97,17 @@ public static class HostRegistration
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
         });
         return builder;
+    }
+
+    /// <summary>Where <c>codegen write</c> writes: inside the Host's project, so the code compiles into the Host, whether the
+    /// command runs from the repository root (<c>dotnet run --project src/Host</c>) or from src/Host;
+    /// <c>MatrixRooms:GeneratedCodeDirectory</c> elsewhere (the staleness test).</summary>
+    private static string GeneratedCodeDirectory(WebApplicationBuilder builder)
+    {
+        if (builder.Configuration["MatrixRooms:GeneratedCodeDirectory"] is { Length: > 0 } configured) return configured;
+        var root = builder.Environment.ContentRootPath;
+        var project = File.Exists(Path.Combine(root, "Matrix.Rooms.Host.csproj")) ? root : Path.Combine(root, "src", "Host");
+        return Path.Combine(project, "Internal", "Generated");
     }
 
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)

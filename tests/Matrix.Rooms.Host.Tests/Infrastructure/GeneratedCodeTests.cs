@@ -18,11 +18,12 @@ public sealed class GeneratedCodeTests
         Directory.CreateDirectory(root);
         try
         {
-            // The same command as the documented one, writing under a throwaway content root instead of src/Host.
+            // The documented command, writing to a throwaway directory instead of src/Host/Internal/Generated.
             var run = await HostProcess.RunSeparatelyAsync(new Dictionary<string, string>
             {
                 ["ConnectionStrings__Marten"] = TestDatabase.NewDatabase("codegen"),
-            }, TimeSpan.FromMinutes(4), "codegen", "write", "--contentRoot", root);
+                ["MatrixRooms__GeneratedCodeDirectory"] = Path.Combine(root, "Internal", "Generated"),
+            }, TimeSpan.FromMinutes(4), "codegen", "write");
             run.ExitCode.Should().Be(0, run.Output);
 
             var fresh = Files(Path.Combine(root, "Internal", "Generated"));
