@@ -54,10 +54,10 @@ public static class HostRegistration
         builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
-        // Generated handler and storage code: Production loads what `codegen write` committed (src/Host/Internal/Generated);
-        // Auto, not Static, so a type missing from it (a handler added since) is compiled at start-up as in development
-        // instead of stopping the Host, and nothing is written back. Development and tests compile at runtime. The test
-        // Infrastructure/GeneratedCodeTests fails when the committed code is stale (docs/operations.md: regenerating).
+        // Generated handler code (Wolverine's; Marten 9 generates none here): Production loads what `codegen write`
+        // committed to src/Host/Internal/Generated. Auto, not Static: a handler missing there (added since) is compiled at
+        // its first use, as in development, instead of failing; nothing is written back. Development and in-process tests
+        // compile at runtime. Infrastructure/GeneratedCodeTests fails while the committed code is stale (README).
         builder.Services.CritterStackDefaults(defaults =>
         {
             defaults.Production.GeneratedCodeMode = TypeLoadMode.Auto;
