@@ -1,4 +1,5 @@
 using JasperFx;
+using JasperFx.CodeGeneration;
 using JasperFx.Events;
 using Marten;
 using Marten.Exceptions;
@@ -58,6 +59,17 @@ public static class HostRegistration
         builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
+        // Generated handler code (Wolverine's; Marten 9 generates none here): Production loads what `codegen write`
+        // committed to src/Host/Internal/Generated. Auto, not Static: a handler missing there (added since) is compiled at
+        // its first use, as in development, instead of failing; nothing is written back. Development and in-process tests
+        // compile at runtime. Infrastructure/GeneratedCodeTests fails while the committed code is stale (README).
+        builder.Services.CritterStackDefaults(defaults =>
+        {
+            defaults.Production.GeneratedCodeMode = TypeLoadMode.Auto;
+            defaults.Production.SourceCodeWritingEnabled = false;
+            defaults.Development.GeneratedCodeMode = TypeLoadMode.Dynamic;
+            defaults.GeneratedCodeOutputPath = GeneratedCodeDirectory(builder);
+        });
         builder.Services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
@@ -85,19 +97,22 @@ public static class HostRegistration
             opts.Services.AddSingleton<IClock>(SystemClock.Instance);
             opts.UseSystemTextJsonForSerialization(json => json.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
-            // Room writers queue on the room's lock (RoomWriter), so a version conflict means a writer that takes no lock
-            // (a tool writing the store directly) appended meanwhile: decide again on the new state. Exhausted: 503 (MatrixExceptionHandler).
-            opts.OnException<EventStreamUnexpectedMaxEventIdException>()
-                .RetryWithCooldown(TimeSpan.Zero, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50),
-                    TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
-            // A transaction ID stored meanwhile by another node's writer: the retry finds it and answers its event.
-            opts.OnException<DocumentAlreadyExistsException>(e => e.DocType == typeof(SentTransaction)).RetryTimes(2);
-            opts.OnException<ConcurrencyException>()
-                .RetryWithCooldown(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50));
+            opts.AddRoomWrites(); // lock-and-load middleware and concurrency retries (Features/Rooms/RoomWritePolicy)
             opts.OnException<NpgsqlException>(e => e.IsTransient)
                 .RetryWithCooldown(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
         });
         return builder;
+    }
+
+    /// <summary>Where <c>codegen write</c> writes: inside the Host's project, so the code compiles into the Host, whether the
+    /// command runs from the repository root (<c>dotnet run --project src/Host</c>) or from src/Host;
+    /// <c>MatrixRooms:GeneratedCodeDirectory</c> elsewhere (the staleness test).</summary>
+    private static string GeneratedCodeDirectory(WebApplicationBuilder builder)
+    {
+        if (builder.Configuration["MatrixRooms:GeneratedCodeDirectory"] is { Length: > 0 } configured) return configured;
+        var root = builder.Environment.ContentRootPath;
+        var project = File.Exists(Path.Combine(root, "Matrix.Rooms.Host.csproj")) ? root : Path.Combine(root, "src", "Host");
+        return Path.Combine(project, "Internal", "Generated");
     }
 
     public static WebApplication UseMatrixRoomsApi(this WebApplication app)

@@ -7,8 +7,52 @@ using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Wolverine;
 
 namespace Matrix.Rooms.Host.Features.Accounts;
+
+/// <summary><c>m.login.password</c> for a user ID (the endpoint resolves the identifier).</summary>
+public sealed record LogIn(string UserId, string Password, string? DeviceId, string? InitialDeviceDisplayName = null)
+{
+    // The password stays out of anything that prints the command (logs, traces).
+    public override string ToString() => $"LogIn {{ UserId = {UserId}, DeviceId = {DeviceId} }}";
+}
+
+public sealed record LoginResult(string? AccessToken, string? DeviceId, MatrixError? Error);
+
+/// <summary>Ends the session of one access token (<c>POST /logout</c>).</summary>
+public sealed record LogOut(string TokenId);
+
+public static class LoginHandler
+{
+    /// <summary>Checks the per-user failure limit, the password (waiting for a hashing slot), then issues a token, stored
+    /// when Wolverine's transactional middleware saves the session.</summary>
+    public static async Task<LoginResult> Handle(LogIn command, IDocumentSession session, IClock clock, PasswordHashing hashing,
+        FailedLogins failedLogins, CancellationToken ct)
+    {
+        if (failedLogins.Check(command.UserId) is { } lockedOut) return Fail(lockedOut);
+        var account = await session.LoadAsync<Account>(command.UserId, ct);
+        var verified = account?.PasswordHash is null ? Result<bool>.Ok(false) : await hashing.VerifyAsync(command.Password, account.PasswordHash, ct);
+        if (!verified.IsSuccess) return Fail(verified.Error!);
+        if (!verified.Value)
+        {
+            failedLogins.Record(command.UserId);
+            return Fail(MatrixError.Forbidden("Invalid username or password"));
+        }
+        var deviceId = command.DeviceId ?? AccessTokens.NewDeviceId();
+        var token = AccessTokens.Issue(session, command.UserId, deviceId, isGuest: false, clock.GetCurrentInstant());
+        if (command.InitialDeviceDisplayName is { Length: > 0 and <= 100 } deviceName)
+            session.Store(new Devices.DeviceName
+            {
+                Id = Devices.DeviceName.IdFor(command.UserId, deviceId), UserId = command.UserId, DeviceId = deviceId, DisplayName = deviceName,
+            });
+        return new LoginResult(token, deviceId, null);
+    }
+
+    public static void Handle(LogOut command, IDocumentSession session) => session.Delete<AccessTokenRecord>(command.TokenId);
+
+    private static LoginResult Fail(MatrixError error) => new(null, null, error);
+}
 
 /// <summary>
 /// <c>GET/POST /login</c> (<c>m.login.password</c>), <c>GET /account/whoami</c>, <c>POST /logout</c>. A login is limited
@@ -24,8 +68,7 @@ public static class LoginEndpoints
             ["flows"] = new JsonArray(new JsonObject { ["type"] = "m.login.password" }),
         })).AllowAnonymous();
 
-        api.MapPost("/login", async (HttpContext http, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
-            PasswordHashing hashing, FailedLogins failedLogins, CancellationToken ct) =>
+        api.MapPost("/login", async (HttpContext http, IMessageBus bus, IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
         {
             var body = await http.Request.ReadObjectAsync(ct);
             var type = body.RequiredString("type");
@@ -39,26 +82,13 @@ public static class LoginEndpoints
             var password = body.RequiredString("password");
             var userId = user.StartsWith('@') ? user : $"@{user.ToLowerInvariant()}:{options.Value.ServerName}";
 
-            if (failedLogins.Check(userId) is { } lockedOut) return MatrixHttp.Error(lockedOut);
-            var account = await session.LoadAsync<Account>(userId, ct);
-            var verified = account?.PasswordHash is null ? Result<bool>.Ok(false) : await hashing.VerifyAsync(password, account.PasswordHash, ct);
-            if (!verified.IsSuccess) return MatrixHttp.Error(verified.Error!);
-            if (!verified.Value)
-            {
-                failedLogins.Record(userId);
-                return MatrixHttp.Error(MatrixError.Forbidden("Invalid username or password"));
-            }
-
-            var deviceId = body.OptionalString("device_id") ?? AccessTokens.NewDeviceId();
-            var token = AccessTokens.Issue(session, userId, deviceId, isGuest: false, clock.GetCurrentInstant());
-            if (body.OptionalString("initial_device_display_name") is { Length: > 0 and <= 100 } deviceName)
-                session.Store(new Devices.DeviceName { Id = Devices.DeviceName.IdFor(userId, deviceId), UserId = userId, DeviceId = deviceId, DisplayName = deviceName });
-            await session.SaveChangesAsync(ct);
+            var result = await bus.InvokeAsync<LoginResult>(new LogIn(userId, password, body.OptionalString("device_id"), body.OptionalString("initial_device_display_name")), ct);
+            if (result.Error is not null) return MatrixHttp.Error(result.Error);
             return MatrixHttp.Ok(new JsonObject
             {
                 ["user_id"] = userId,
-                ["access_token"] = token,
-                ["device_id"] = deviceId,
+                ["access_token"] = result.AccessToken,
+                ["device_id"] = result.DeviceId,
                 ["home_server"] = options.Value.ServerName,
             });
         }).AllowAnonymous().RequireRateLimiting(MatrixRateLimits.Login);
@@ -67,10 +97,9 @@ public static class LoginEndpoints
             MatrixHttp.Ok(new JsonObject { ["user_id"] = caller.UserId, ["device_id"] = caller.DeviceId, ["is_guest"] = caller.IsGuest }))
             .For(ClientEndpoint.WhoAmI);
 
-        api.MapPost("/logout", async (Caller caller, IDocumentSession session, CancellationToken ct) =>
+        api.MapPost("/logout", async (Caller caller, IMessageBus bus, CancellationToken ct) =>
         {
-            session.Delete<AccessTokenRecord>(caller.TokenId);
-            await session.SaveChangesAsync(ct);
+            await bus.InvokeAsync(new LogOut(caller.TokenId), ct);
             return MatrixHttp.Ok(new JsonObject());
         }).For(ClientEndpoint.Logout);
     }

@@ -1,3 +1,4 @@
+using Wolverine.Attributes;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Infrastructure.Http;
@@ -18,6 +19,7 @@ public sealed class GuestRefusal(IAuthorizationHandler handler, MatrixError erro
     public MatrixError Error { get; } = error;
 }
 
+[WolverineIgnore] // an ASP.NET authorization handler, not a message handler
 public sealed class GuestAccessHandler : AuthorizationHandler<GuestAccessRequirement>
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, GuestAccessRequirement requirement)
@@ -34,6 +36,7 @@ public sealed class GuestAccessHandler : AuthorizationHandler<GuestAccessRequire
 }
 
 /// <summary>Writes a guest refusal as its <c>403 M_GUEST_ACCESS_FORBIDDEN</c>; every other outcome is the framework's.</summary>
+[WolverineIgnore] // ASP.NET's, not a message handler (its HandleAsync would be taken for one)
 public sealed class GuestRefusalResultHandler : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();

@@ -10,6 +10,7 @@ using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Projections.Documents;
+using Microsoft.Extensions.Options;
 using NodaTime;
 using Npgsql;
 using Weasel.Postgresql;
@@ -22,24 +23,54 @@ namespace Matrix.Rooms.Host.Features.Rooms;
 public sealed record RoomWriteState(RoomHead? Head, DictionaryAuthState State, SentTransaction? Earlier);
 
 /// <summary>
+/// One room command's write, as <see cref="RoomWriteMiddleware"/> loaded it under the room's lock: the command, the event
+/// it drafts, and what the rules need to decide it.
+/// </summary>
+public sealed record RoomWrite(RoomCommand Command, MatrixEvent Draft, RoomWriteState Loaded);
+
+/// <summary>
+/// Wolverine middleware of the room-writing handlers (those of a <see cref="WritesToRoomAttribute"/> class; attached by
+/// <see cref="RoomWritePolicy"/>): before the
+/// handler runs, draft the event, take the room's lock and load only the state entries the rules need — one round trip —
+/// and hand the handler a <see cref="RoomWrite"/>. The handler then decides (pure, in the Domain) and appends.
+/// </summary>
+public static class RoomWriteMiddleware
+{
+    public static Task<RoomWrite> LoadAsync(RoomCommand command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
+        CancellationToken ct) => RoomWriter.LoadAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+}
+
+/// <summary>
 /// The write path every room command shares: draft the event, take the room's lock and load only the state entries the
-/// rules need (one round trip), decide, and append with the stream version read under the lock. Writers of one room
-/// therefore queue in PostgreSQL and each decides on the state its predecessor left — none is refused for losing a
-/// race. The lock is waited for at most <see cref="MatrixRoomsOptions.RoomWriteQueueSeconds"/>; past that the command
-/// fails with 503 and <c>retry_after_ms</c>, having stored nothing. The expected-version check of the append stays as
-/// the guard against writers that do not take the lock (tools writing the store directly); Wolverine retries those
-/// conflicts (HostRegistration).
+/// rules need (one round trip, <see cref="RoomWriteMiddleware"/>), decide, and append with the stream version read under
+/// the lock. Writers of one room therefore queue in PostgreSQL and each decides on the state its predecessor left — none
+/// is refused for losing a race. The lock is waited for at most <see cref="MatrixRoomsOptions.RoomWriteQueueSeconds"/>;
+/// past that the command fails with 503 and <c>retry_after_ms</c>, having stored nothing. The expected-version check of
+/// the append stays as the guard against writers that do not take the lock (tools writing the store directly); Wolverine
+/// retries those conflicts (<see cref="RoomWritePolicy"/>).
 /// </summary>
 public static class RoomWriter
 {
-    /// <param name="transactionId">The send's transaction key (<see cref="SentTransaction.KeyFor"/>): a retransmission
-    /// answers the event the first request stored; a new request stores its key in the append's transaction.</param>
-    public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
-        TimeSpan queueTimeout, MatrixRoomsMetrics metrics, CancellationToken ct, string? transactionId = null)
+    /// <summary>The middleware's step: draft, then lock and load (for a send, with its transaction key:
+    /// <see cref="SentTransaction.KeyFor"/>).</summary>
+    public static async Task<RoomWrite> LoadAsync(RoomCommand command, IDocumentSession session, IClock clock, TimeSpan queueTimeout,
+        CancellationToken ct)
     {
         var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
-        var (head, state, earlier) = await LoadForWriteAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), queueTimeout, ct,
-            transactionId);
+        var transactionId = (command as SendRoomEvent)?.TransactionId;
+        var loaded = await LoadForWriteAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), queueTimeout, ct, transactionId);
+        return new RoomWrite(command, draft, loaded);
+    }
+
+    /// <summary>
+    /// The handler's step: a retransmission answers the event the first request stored; otherwise the Domain decides
+    /// and an allowed event is appended (with the guest-access withdrawals it causes). A send stores its transaction key
+    /// in the append's transaction.
+    /// </summary>
+    public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomWrite write, IDocumentSession session, IClock clock,
+        MatrixRoomsMetrics metrics, CancellationToken ct)
+    {
+        var (command, draft, (head, state, earlier)) = write;
         if (earlier is not null) return new RoomCommandResult(command.RoomId, earlier.EventId, null);
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
 
@@ -56,11 +87,24 @@ public static class RoomWriter
             appended.AddRange(leaves.Value);
         }
 
-        session.Events.Append(command.RoomId, head.StreamVersion + appended.Count, appended.ToArray<object>());
+        Append(session, head, appended);
         // Same transaction as the append: the event and the record of its transaction are stored together or not at all.
-        if (transactionId is not null) session.Insert(SentTransaction.For(transactionId, decided.Value.EventId));
+        if (command is SendRoomEvent { TransactionId: { } transactionId })
+            session.Insert(SentTransaction.For(transactionId, decided.Value.EventId));
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
     }
+
+    /// <summary>Load and decide in one call, without Wolverine (the benchmark's breakdown); the caller saves the session.</summary>
+    public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
+        TimeSpan queueTimeout, MatrixRoomsMetrics metrics, CancellationToken ct) =>
+        await DecideAndAppendAsync(await LoadAsync(command, session, clock, queueTimeout, ct), session, clock, metrics, ct);
+
+    /// <summary>
+    /// Appends after the head read under the lock. Marten's expected version is the stream's version after the append,
+    /// so the check fails — and Wolverine retries — if anything was appended since that read.
+    /// </summary>
+    public static void Append(IDocumentSession session, RoomHead head, IReadOnlyCollection<MatrixEvent> events) =>
+        session.Events.Append(head.Id, head.StreamVersion + events.Count, events.ToArray<object>());
 
     /// <summary>
     /// Opens the session's transaction, takes the room's lock and loads the head, the state entries for

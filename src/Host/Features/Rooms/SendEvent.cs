@@ -5,7 +5,6 @@ using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
-using Microsoft.Extensions.Options;
 using NodaTime;
 using Wolverine;
 
@@ -46,13 +45,13 @@ public sealed record SentTransaction
         string.Join('/', new[] { userId, deviceId, roomId, eventType, txnId }.Select(Uri.EscapeDataString));
 }
 
+/// <summary>A send: the transaction is looked up under the room's lock (<see cref="RoomWriteMiddleware"/>), so two simultaneous
+/// retransmissions queue and the second finds what the first stored.</summary>
+[WritesToRoom]
 public static class SendEventHandler
 {
-    public static Task<RoomCommandResult> Handle(SendRoomEvent command, IDocumentSession session, IClock clock,
-        IOptions<MatrixRoomsOptions> options, MatrixRoomsMetrics metrics, CancellationToken ct) =>
-        // The transaction is looked up under the room's lock, so two simultaneous retransmissions queue and the second
-        // finds what the first stored.
-        RoomWriter.DecideAndAppendAsync(command, session, clock, options.Value.RoomWriteQueue, metrics, ct, command.TransactionId);
+    public static Task<RoomCommandResult> Handle(SendRoomEvent command, RoomWrite write, IDocumentSession session, IClock clock,
+        MatrixRoomsMetrics metrics, CancellationToken ct) => RoomWriter.DecideAndAppendAsync(write, session, clock, metrics, ct);
 }
 
 public static class SendEventEndpoint

@@ -88,7 +88,7 @@ public static class ThirdPartyInviteHandler
         var decided = ThirdPartyInviteDecider.DecideInvite(command, draft, state, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
 
-        session.Events.Append(command.RoomId, head.StreamVersion + 1, decided.Value);
+        RoomWriter.Append(session, head, [decided.Value]);
         session.Store(new ThirdPartyInviteAddress
         {
             Id = $"{command.RoomId}|{command.Token}", RoomId = command.RoomId, Token = command.Token,
@@ -143,7 +143,7 @@ public static class ThirdPartyInviteHandler
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideExchange(command, state, status, head.LastEventId, clock.GetCurrentInstant());
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
-        session.Events.Append(command.RoomId, head.StreamVersion + 1, decided.Value);
+        RoomWriter.Append(session, head, [decided.Value]);
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
     }
 
@@ -157,7 +157,7 @@ public static class ThirdPartyInviteHandler
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideRevocation(command, draft, state, status, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
-        session.Events.Append(command.RoomId, head.StreamVersion + 1, decided.Value);
+        RoomWriter.Append(session, head, [decided.Value]);
         return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
     }
 
