@@ -40,7 +40,9 @@ public static class CreateRules
         if (version.RoomIdIsCreateEventId)
         {
             // Since v12: If the event has a room_id, reject. (The room ID is the event ID with the sigil !.)
-            if (!string.IsNullOrEmpty(ev.RoomId))
+            // The engine's own form of the create event names the room it derived (Pdu.Of leaves it out again), so
+            // only a room_id other than that one is a room_id of the PDU.
+            if (!string.IsNullOrEmpty(ev.RoomId) && ev.RoomId != DerivedRoomId(ev.EventId))
                 return AuthDecision.Refuse(AuthRule.CreateHasRoomId,
                     $"An m.room.create event in {version} must not have a room_id (it has {ev.RoomId}): the room ID " +
                     "is the create event's ID with the sigil !");
@@ -108,6 +110,8 @@ public static class CreateRules
                     creators.Add(userId);
         return creators;
     }
+
+    private static string? DerivedRoomId(string eventId) => eventId.StartsWith('$') ? RoomId.FromCreateEventId(eventId) : null;
 }
 
 /// <summary>Reads <c>prev_events</c> in either shape: <c>[[event_id, hashes], …]</c> (v1–v2) or <c>[event_id, …]</c> (v3+).</summary>
@@ -121,4 +125,5 @@ internal static class PrevEvents
         JsonArray { Count: > 0 } pair when pair[0] is JsonValue v && v.TryGetValue<string>(out var id) => id,
         _ => null,
     };
+
 }

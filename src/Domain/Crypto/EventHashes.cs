@@ -18,13 +18,16 @@ public static class Pdu
 
     /// <summary>
     /// A copy of <paramref name="json"/> without <c>event_id</c> when the version's event IDs are hashes (v3+), and
-    /// without an empty <c>room_id</c> (the v12 create event, which has none).
+    /// without the v12 create event's <c>room_id</c>: the PDU has none; the engine's own form names the room derived
+    /// from it (or holds an empty one).
     /// </summary>
     public static JsonObject Normalise(JsonObject json, RoomVersion version)
     {
         var pdu = (JsonObject)json.DeepClone();
         if (!version.EventIdsHaveDomain) pdu.Remove("event_id");
-        if (pdu["room_id"] is JsonValue r && r.TryGetValue<string>(out var roomId) && roomId.Length == 0) pdu.Remove("room_id");
+        if (pdu["room_id"] is JsonValue r && r.TryGetValue<string>(out var roomId)
+            && (roomId.Length == 0 || (version.RoomIdIsCreateEventId && pdu["type"]?.GetValue<string>() == EventTypes.Create)))
+            pdu.Remove("room_id");
         return pdu;
     }
 

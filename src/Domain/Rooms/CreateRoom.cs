@@ -74,6 +74,9 @@ public static class CreateRoomDecider
             {
                 ev = Pdu.Complete(ev, version, [], depth: 1);
                 currentRoomId = RoomId.FromCreateEventId(ev.EventId);
+                // The engine keeps the room ID on every event it stores, the create event's too (its stream, projections
+                // and client answers name the room); the PDU form (Pdu.Of) leaves it out again, so the ID still verifies.
+                ev = ev with { RoomId = currentRoomId };
             }
             if (EventLimits.Check(ev) is { } refused) return refused;
             var decision = EventAuth.Check(ev, state, version);
@@ -129,7 +132,7 @@ public static class CreateRoomDecider
     }
 
     /// <summary>The room ID of the events <see cref="Decide"/> made (the create event's ID with <c>!</c> in v12).</summary>
-    public static string RoomIdOf(IReadOnlyList<MatrixEvent> events) => events[^1].RoomId;
+    public static string RoomIdOf(IReadOnlyList<MatrixEvent> events) => events[0].RoomId;
 
     private static JsonObject PowerLevelsFor(CreateRoom command, string preset, RoomVersion version, JsonObject createContent)
     {

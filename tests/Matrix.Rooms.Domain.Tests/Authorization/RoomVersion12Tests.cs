@@ -182,12 +182,12 @@ public class RoomVersion12Tests
         var events = CreateRoomDecider.Decide(command, "!ignored:example.org", Now).Value;
 
         var create = events[0];
-        create.RoomId.Should().BeEmpty();
+        Pdu.Of(create, RoomVersion.V12).ContainsKey("room_id").Should().BeFalse("the v12 create PDU has no room_id");
         create.EventId.Should().Be(EventHashes.EventId(Pdu.Of(create, RoomVersion.V12), RoomVersion.V12));
         EventHashes.ContentHashMatches(Pdu.Of(create, RoomVersion.V12)).Should().BeTrue();
         var roomId = CreateRoomDecider.RoomIdOf(events);
         roomId.Should().Be("!" + create.EventId[1..]).And.HaveLength(44);
-        events.Skip(1).Should().OnlyContain(e => e.RoomId == roomId);
+        events.Should().OnlyContain(e => e.RoomId == roomId);
         var users = events.Single(e => e.Type == EventTypes.PowerLevels).Content["users"]!.AsObject();
         users.Select(u => u.Key).Should().Equal(Carol);
 

@@ -22,9 +22,10 @@ public static class CreateRoomHandler
 {
     public static CreateRoomResult Handle(CreateRoom command, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock)
     {
-        var roomId = command.RoomId ?? RoomId.New(options.Value.ServerName);
-        var decided = CreateRoomDecider.Decide(command, roomId, clock.GetCurrentInstant());
+        var decided = CreateRoomDecider.Decide(command, command.RoomId ?? RoomId.New(options.Value.ServerName), clock.GetCurrentInstant());
         if (!decided.IsSuccess) return new CreateRoomResult(null, decided.Error);
+        // From v12 the room ID is the create event's reference hash, not the one proposed.
+        var roomId = CreateRoomDecider.RoomIdOf(decided.Value);
         session.Events.StartStream(roomId, decided.Value);
         return new CreateRoomResult(roomId, null);
     }
