@@ -11,6 +11,7 @@ using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Features.Sync;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Logging;
@@ -50,6 +51,7 @@ public static class HostRegistration
         builder.Services.AddMatrixRoomsRateLimits();
         builder.AddThirdPartyInvites();
         builder.AddRoomsAdmin();
+        builder.AddMatrixSync();
         builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
@@ -113,6 +115,7 @@ public static class HostRegistration
             api.MapRoomMembership();
             api.MapSendEvent();
             api.MapRoomReads();
+            api.MapSync();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)
