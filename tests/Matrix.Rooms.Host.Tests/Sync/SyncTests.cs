@@ -200,10 +200,10 @@ public sealed class SyncTests(HostFixture host)
         Section(sync, "join", roomId)!["timeline"]!["limited"]!.GetValue<bool>().Should().BeTrue();
         Section(sync, "join", otherRoom).Should().BeNull();
 
-        var inline = """{"room":{"timeline":{"not_types":["m.room.message"]},"state":{"types":["m.room.create"]}}}""";
+        var inline = """{"room":{"timeline":{"limit":1,"not_types":["m.room.message"]},"state":{"types":["m.room.create"]}}}""";
         var room = Section(await SyncOkAsync(token, "filter=" + Uri.EscapeDataString(inline)), "join", roomId)!;
         Bodies(room).Should().BeEmpty();
-        room["state"]!["events"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()).Should().OnlyContain(t => t == "m.room.create");
+        room["state"]!["events"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()).Should().Equal("m.room.create");
 
         var senders = """{"room":{"timeline":{"senders":["@nobody:localhost"]}}}""";
         Section(await SyncOkAsync(token, "filter=" + Uri.EscapeDataString(senders)), "join", roomId)!["timeline"]!["events"]!.AsArray().Should().BeEmpty();

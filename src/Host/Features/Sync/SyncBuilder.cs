@@ -82,6 +82,20 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
             }
         }
 
+        // Account data and the joined rooms' typing and receipts changed since the token (one round trip).
+        var sinceEphemeral = since?.Ephemeral ?? 0;
+        var memberRooms = members.Where(m => m.Membership == Memberships.Join).Select(m => m.RoomId).ToArray();
+        var ephemeralBatch = session.CreateBatchQuery();
+        var accountDataTask = ephemeralBatch.Query<EphemeralEntry>()
+            .Where(e => e.Kind == EphemeralEntry.AccountData && e.UserId == user && e.Position > sinceEphemeral && e.Position <= now.Ephemeral).ToList();
+        var roomEphemeralTask = ephemeralBatch.Query<EphemeralEntry>()
+            .Where(e => (e.Kind == EphemeralEntry.Typing || e.Kind == EphemeralEntry.Receipt) && e.RoomId.IsOneOf(memberRooms)
+                && e.Position > sinceEphemeral && e.Position <= now.Ephemeral).ToList();
+        await ephemeralBatch.Execute(ct);
+        var accountData = await accountDataTask;
+        var roomEphemeral = (await roomEphemeralTask).ToLookup(e => e.RoomId);
+        var ephemeralRooms = accountData.Select(a => a.RoomId).Concat(roomEphemeral.Select(g => g.Key)).ToHashSet();
+
         var plans = new List<RoomPlan>();
         var invites = new List<RoomMember>();
         var knocks = new List<RoomMember>();
@@ -91,9 +105,10 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
             var membershipChanged = since is null || (changed && m.StreamVersion >= c.MinVersion);
             switch (m.Membership)
             {
-                case Memberships.Join when since is null || changed || fullState:
+                case Memberships.Join when since is null || changed || fullState || ephemeralRooms.Contains(m.RoomId):
+                    // From: the first version after the token (none for a room whose only news is ephemeral).
                     plans.Add(new RoomPlan(m, Joined: true, FullState: since is null || fullState || membershipChanged,
-                        From: since is null || !changed ? 1 : c.MinVersion, To: changed ? c.MaxVersion : null, Incremental: since is not null && changed));
+                        From: since is null ? 1 : changed ? c.MinVersion : long.MaxValue, To: changed ? c.MaxVersion : null, Incremental: since is not null && changed));
                     break;
                 case Memberships.Invite when membershipChanged:
                     invites.Add(m);
@@ -110,8 +125,6 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
 
         // One round trip: heads, visibility inputs, stripped state for invites and knocks, account data, ephemeral.
         var timelineRooms = plans.Select(p => p.Member.RoomId).ToArray();
-        var joinedRooms = plans.Where(p => p.Joined).Select(p => p.Member.RoomId).ToArray();
-        var sinceEphemeral = since?.Ephemeral ?? 0;
         var batch = session.CreateBatchQuery();
         var headsTask = batch.LoadMany<RoomHead>().ById(timelineRooms);
         var visibilityTask = batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId.IsOneOf(timelineRooms)).ToList();
@@ -119,18 +132,11 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         var strippedIds = invites.Concat(knocks).SelectMany(m => StrippedStateTypes.Select(t => RoomStateEntry.IdFor(m.RoomId, new StateKey(t, "")))
             .Append(RoomStateEntry.IdFor(m.RoomId, new StateKey(EventTypes.Member, user)))).ToArray();
         var strippedTask = batch.LoadMany<RoomStateEntry>().ById(strippedIds);
-        var accountDataTask = batch.Query<EphemeralEntry>()
-            .Where(e => e.Kind == EphemeralEntry.AccountData && e.UserId == user && e.Position > sinceEphemeral && e.Position <= now.Ephemeral).ToList();
-        var roomEphemeralTask = batch.Query<EphemeralEntry>()
-            .Where(e => (e.Kind == EphemeralEntry.Typing || e.Kind == EphemeralEntry.Receipt) && e.RoomId.IsOneOf(joinedRooms)
-                && e.Position > sinceEphemeral && e.Position <= now.Ephemeral).ToList();
         await batch.Execute(ct);
         var heads = (await headsTask).ToDictionary(h => h.Id);
         var visibility = (await visibilityTask).ToLookup(v => v.RoomId);
         var membership = (await membershipTask).ToLookup(m => m.RoomId);
         var stripped = (await strippedTask).ToLookup(e => e.RoomId);
-        var accountData = await accountDataTask;
-        var roomEphemeral = (await roomEphemeralTask).ToLookup(e => e.RoomId);
 
         // Second round trip: each room's window of events, and the state rows it needs.
         var limit = filter.TimelineLimit;
@@ -148,7 +154,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                 VisibilityValueTimeline.From(visibility[roomId].Select(v => (v.Position, v.Value))),
                 UserMembershipTimeline.From(membership[roomId].Select(m => (m.Position, m.Membership))));
             var to = Math.Min(plan.To ?? head.StreamVersion, head.StreamVersion);
-            var from = Math.Max(plan.From, to - window + 1);
+            var from = plan.From == long.MaxValue ? to + 1 : Math.Max(plan.From, to - window + 1);
             plan.WindowFrom = from;
             plan.WindowTo = to;
             if (to >= from && to >= 1) events[roomId] = batch.Events.FetchStream(roomId, to, null, Math.Max(1, from));
