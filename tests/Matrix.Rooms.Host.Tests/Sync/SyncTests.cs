@@ -259,6 +259,15 @@ public sealed class SyncTests(HostFixture host)
 
         var sync = await SyncOkAsync(guestToken);
         Bodies(Section(sync, "join", roomId)!).Should().Contain("hello guest");
+
+        // Guest access withdrawn: the guest is removed, and sees that (and nothing the room says afterwards).
+        await host.SetStateAsync(aliceToken, roomId, "m.room.guest_access", new JsonObject { ["guest_access"] = "forbidden" });
+        await host.SendMessageAsync(aliceToken, roomId, "guests gone");
+        var after = await SyncOkAsync(guestToken, $"since={Since(sync)}");
+        Section(after, "join", roomId).Should().BeNull();
+        var left = Section(after, "leave", roomId)!;
+        left["timeline"]!["events"]!.AsArray().Should().ContainSingle()
+            .Which!["content"]!["membership"]!.GetValue<string>().Should().Be("leave");
     }
 
     [Fact]
