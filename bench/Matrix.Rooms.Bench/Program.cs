@@ -11,6 +11,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   import [events]                 one room's JSON Lines through the COPY import path (brief: >= 50,000 events/s)
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
+//   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
 //   logins [seconds] [bounded|unbounded]  unrelated request latency while 16 clients log in (PBKDF2 600,000)
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
 var scenario = args.FirstOrDefault();
@@ -42,6 +43,9 @@ switch (scenario)
         return await RebuildComparison.RunOneAsync(args[1], args[2]);
     case "import":
         await ToolingScenarios.ImportAsync(Arg(1, 100_000));
+        break;
+    case "sync":
+        await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200));
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");

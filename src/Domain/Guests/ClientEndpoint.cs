@@ -110,6 +110,8 @@ public enum ClientEndpoint : byte
     SetAvatarUrl,
     /// <summary><c>GET</c> or <c>PUT /user/{userId}/account_data/{type}</c> and the per-room form</summary>
     AccountData,
+    /// <summary><c>POST /user/{userId}/filter</c> and <c>GET /user/{userId}/filter/{filterId}</c></summary>
+    Filter,
     /// <summary><c>GET</c>, <c>PUT</c> or <c>DELETE /pushrules/…</c></summary>
     PushRules,
     /// <summary><c>DELETE /devices/{deviceId}</c> and <c>POST /delete_devices</c></summary>

@@ -169,6 +169,7 @@ public static class GuestPolicy
         ClientEndpoint.SetPresence => "PUT /presence/{userId}/status",
         ClientEndpoint.SetAvatarUrl => "PUT /profile/{userId}/avatar_url",
         ClientEndpoint.AccountData => "/user/{userId}/account_data/{type}",
+        ClientEndpoint.Filter => "/user/{userId}/filter",
         ClientEndpoint.PushRules => "/pushrules/",
         ClientEndpoint.DeleteDevice => "DELETE /devices/{deviceId}",
         ClientEndpoint.GetKeyChanges => "GET /keys/changes",

@@ -16,6 +16,7 @@ using Matrix.Rooms.Host.Features.Forget;
 using Matrix.Rooms.Host.Features.Profile;
 using Matrix.Rooms.Host.Features.PushRules;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Features.Sync;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Logging;
@@ -56,6 +57,7 @@ public static class HostRegistration
         builder.Services.AddMatrixCors();
         builder.AddThirdPartyInvites();
         builder.AddRoomsAdmin();
+        builder.AddMatrixSync();
         builder.Services.AddMatrixRoomsCommandLine();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb).AllowMatrixDepth());
 
@@ -142,6 +144,7 @@ public static class HostRegistration
             api.MapProfile();
             api.MapDevices();
             api.MapForgetRoom();
+            api.MapSync();
         }
         // The seed's 2015 path for inviting (spec r0 predecessor).
         app.MapPost("/_matrix/client/api/v1/rooms/{roomId}/invite", RoomEndpoints.Invite).For(ClientEndpoint.Invite)
