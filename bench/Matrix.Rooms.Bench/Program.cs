@@ -8,7 +8,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   messages [events] [requests]    GET /messages?limit=100 latency over HTTP
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
 //   rebuild-compare [events] [rooms]  the tooling's rebuild vs Marten's daemon rebuild (default, tuned): events/s, peak MiB
-//   import [events]                 one room's JSON Lines through the COPY import path (brief: >= 50,000 events/s)
+//   import [events]                 one room's JSON Lines through the import (Marten's bulk event insert) (brief: >= 50,000 events/s)
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10

@@ -24,7 +24,7 @@ namespace Matrix.Rooms.Bench.Tooling;
 /// path, then rebuilds every projection in a separate process (so its peak memory is the rebuild's alone) with the
 /// progress display, and prints events/s and the peak working set. Target ≥ 50,000 events/s, &lt; 1 GiB.</item>
 /// <item><c>import [events]</c>: one room of <c>events</c> (default 100,000) exported to JSON Lines, then imported into a
-/// fresh database through the COPY path (validation against the authorization rules and the projections included),
+/// fresh database through Marten's bulk event insert (validation against the authorization rules and the read models included),
 /// after a small warm-up import. Target ≥ 50,000 events/s.</item>
 /// <item><c>time-travel [events]</c>: the latency of "state at version N / at instant T" in a room of <c>events</c>
 /// (default 100,000) events.</item>
@@ -116,7 +116,7 @@ public static class ToolingScenarios
         Console.WriteLine($"warm-up import: {warmUp.EventsImported:N0} events in {warmUp.Elapsed.TotalSeconds:F2} s");
         var result = await ConsoleProgress.RunAsync("import", progress => importer.ImportAsync(bigFile, progress, CancellationToken.None));
         if (result.Failures.Count > 0) throw new InvalidOperationException(string.Join("; ", result.Failures));
-        Console.WriteLine($"import of one room through the COPY path, checked against the authorization rules, projections in the same transaction:");
+        Console.WriteLine($"import of one room through Marten's bulk event insert, checked against the authorization rules, read models after its commit:");
         Console.WriteLine($"  {result.EventsImported:N0} events in {result.Elapsed.TotalSeconds:F2} s = {result.EventsPerSecond:N0} events/s (target >= 50,000)");
 
         await using var eventsOnly = NewStore(cluster.CreateDatabase($"bench_import_events_{stamp}"));
@@ -125,7 +125,7 @@ public static class ToolingScenarios
         var copied = await ConsoleProgress.RunAsync("import --defer-projections", progress =>
             copyOnly.ImportAsync(bigFile, progress, CancellationToken.None, deferProjections: true));
         if (copied.Failures.Count > 0) throw new InvalidOperationException(string.Join("; ", copied.Failures));
-        Console.WriteLine("import --defer-projections (checked against the authorization rules, events only through COPY; read models by a rebuild later):");
+        Console.WriteLine("import --defer-projections (checked against the authorization rules, events only through Marten's bulk event insert; read models by a rebuild later):");
         Console.WriteLine($"  {copied.EventsImported:N0} events in {copied.Elapsed.TotalSeconds:F2} s = {copied.EventsPerSecond:N0} events/s (target >= 50,000)");
         File.Delete(bigFile);
         File.Delete(warmFile);

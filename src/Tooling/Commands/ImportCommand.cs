@@ -8,11 +8,11 @@ public sealed class ImportInput : NetCoreInput
     [Description("JSON Lines file written by 'export' (one Matrix event per line, each room's events together, in order)")]
     public string File = "";
 
-    [Description("Write the events only (the pure COPY path) and leave the read models to a 'rebuild' afterwards")]
+    [Description("Write the events only (Marten's bulk event insert alone) and leave the read models to a 'rebuild' afterwards")]
     public bool DeferProjectionsFlag;
 }
 
-[Description("Imports JSON Lines through the bulk (COPY) path, checking every event against the authorization rules; all or nothing per room",
+[Description("Imports JSON Lines through Marten's bulk event insert, checking every event against the authorization rules; all or nothing per room",
     Name = "import")]
 public sealed class ImportCommand : JasperFxAsyncCommand<ImportInput>
 {
@@ -26,7 +26,7 @@ public sealed class ImportCommand : JasperFxAsyncCommand<ImportInput>
                           $"= {result.EventsPerSecond:N0} events/s " +
                           (input.DeferProjectionsFlag
                               ? "(events only: run 'rebuild' to build the read models; until then readers do not see these rooms)"
-                              : "(projections written in the same transactions)"));
+                              : "(read models written after each room's events)"));
         if (result.Failures.Count == 0) return true;
         Console.Error.WriteLine($"{result.Failures.Count} room{(result.Failures.Count == 1 ? "" : "s")} not imported (nothing of {(result.Failures.Count == 1 ? "it" : "them")} was written):");
         foreach (var failure in result.Failures) Console.Error.WriteLine($"  {failure}");

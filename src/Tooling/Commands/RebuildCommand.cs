@@ -42,7 +42,7 @@ public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
             Console.WriteLine($"{"projection",-22} {"version",-8} {"lifecycle",-10} {"progression rows",-28} documents (replaced by a rebuild)");
             foreach (var p in all)
                 Console.WriteLine($"{p.Name,-22} {p.Version,-8} {p.Lifecycle,-10} {string.Join(", ", p.ShardIdentities),-28} " +
-                                  string.Join(", ", p.PublishedTypes.Select(t => $"{t.Name} ({new DocumentWriter(store).TableFor(t)})")));
+                                  string.Join(", ", p.PublishedTypes.Select(t => $"{t.Name} ({new DocumentTables(store).TableFor(t)})")));
             return true;
         }
 

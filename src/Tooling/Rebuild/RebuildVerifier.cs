@@ -41,7 +41,7 @@ public sealed record VerificationReport(int RoomsChecked, int DocumentsChecked, 
 public sealed class RebuildVerifier(IDocumentStore store, IReadOnlyDictionary<Type, string>? tables = null)
 {
     private readonly DocumentIdentities _identities = new(store);
-    private readonly DocumentWriter _tables = new(store, tables);
+    private readonly DocumentTables _tables = new(store, tables);
     private readonly ISerializer _serializer = store.Options.Serializer();
 
     /// <summary>A deterministic spread of rooms (streams that begin with <c>m.room.create</c>): ordered by a hash of the ID, so reruns check the same ones.</summary>

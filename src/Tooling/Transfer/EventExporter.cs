@@ -38,7 +38,12 @@ public sealed class EventExporter(IDocumentStore store)
             var all = new List<(string, long)>();
             await using var connection = store.Storage.Database.CreateConnection();
             await connection.OpenAsync(ct);
-            await using var cmd = new NpgsqlCommand($"select id, coalesce(version, 0) from {schema}.mt_streams order by created, id", connection);
+            // In the order of each room's first event as stored (its creation; for imported and bulk-seeded rooms their
+            // create event's origin_server_ts): the same order in the source and in an import of it, however the import
+            // or a parallel seed happened to commit the rooms. A read: Marten has no API that lists streams.
+            await using var cmd = new NpgsqlCommand(
+                $"select s.id, coalesce(s.version, 0) from {schema}.mt_streams s " +
+                $"left join {schema}.mt_events e on e.stream_id = s.id and e.version = 1 order by e.timestamp, s.id", connection);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) all.Add((reader.GetString(0), reader.GetInt64(1)));
             return all;

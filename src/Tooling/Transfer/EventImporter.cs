@@ -24,10 +24,11 @@ public sealed record ImportResult(int RoomsImported, long EventsImported, IReadO
 
 /// <summary>
 /// Imports JSON Lines written by <see cref="EventExporter"/> (or anything in the same shape) through the bulk path
-/// (<see cref="BulkRoomWriter"/>: binary COPY, projections written in the same transaction). Each event is checked
-/// against the authorization rules with the room state before it (<see cref="EventAuth"/>), exactly as if it were being
-/// appended; the first line that is malformed, breaks the timeline or is refused stops its room, and the room is rolled
-/// back whole — other rooms in the file still import. A room that already exists in the target is refused too.
+/// (<see cref="BulkRoomWriter"/>: Marten's bulk event insert, one transaction per room, then the room's read models).
+/// Each event is checked against the authorization rules with the room state before it (<see cref="EventAuth"/>),
+/// exactly as if it were being appended; the first line that is malformed, breaks the timeline or is refused stops its
+/// room, and the room's events are rolled back whole — other rooms in the file still import. A room that already exists
+/// in the target is refused too.
 /// </summary>
 public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> logger)
 {
@@ -37,7 +38,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
         public long ProblemLine { get; init; }
     }
 
-    /// <param name="deferProjections">Write the events only (the pure COPY path); the read models are then built by a
+    /// <param name="deferProjections">Write the events only (Marten's bulk event insert alone); the read models are then built by a
     /// rebuild, and until then the imported rooms are in the event store but not visible to readers.</param>
     public async Task<ImportResult> ImportAsync(string path, ITransferObserver observer, CancellationToken ct, bool deferProjections = false)
     {
@@ -114,7 +115,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
             BulkRoom room;
             try
             {
-                room = await writer.BeginRoomAsync(roomId, ct);
+                room = await writer.BeginRoomAsync(roomId, group.Events, ct);
             }
             catch (RoomExistsException e)
             {
@@ -145,10 +146,25 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
                             $"{ev.Type} event {ev.EventId} from {ev.Sender} is refused by the authorization rules " +
                             $"with the room state before it ({decision.Rule}): {decision.Explanation}");
 
-                    await room.AppendAsync(ev, ev.OriginServerTs.ToDateTimeOffset(), ct);
+                    try
+                    {
+                        await room.AppendAsync(ev, ev.OriginServerTs.ToDateTimeOffset(), ct);
+                    }
+                    catch (RoomExistsException e)
+                    {
+                        return new ImportFailure(roomId, group.FirstLine, e.Message + "; nothing of it was imported");
+                    }
                     previous = ev.EventId;
                 }
-                await room.CommitAsync(ct);
+                try
+                {
+                    await room.CommitAsync(ct);
+                }
+                catch (RoomExistsException e)
+                {
+                    // Created by someone else while this room was being read.
+                    return new ImportFailure(roomId, group.FirstLine, e.Message + "; nothing of it was imported");
+                }
                 return null;
             }
         }
