@@ -32,7 +32,10 @@ public sealed class RoomVersion12Tests(HostFixture host)
         var create = events.Single(e => e!["type"]!.GetValue<string>() == "m.room.create")!;
         create["event_id"].Should().NotBeNull(create.ToJsonString());
         ("!" + create["event_id"]!.GetValue<string>()[1..]).Should().Be(roomId);
-        create["room_id"]!.GetValue<string>().Should().Be(roomId, "client events name their room, the create event too");
+        var (found, createEvent) = await host.GetAsync(
+            $"/_matrix/client/v3/rooms/{HostFixture.Room(roomId)}/event/{Uri.EscapeDataString(create["event_id"]!.GetValue<string>())}", aliceToken);
+        found.Should().Be(200, createEvent.ToJsonString());
+        createEvent["room_id"]!.GetValue<string>().Should().Be(roomId, "client events name their room, the create event too");
         room["timeline"]!["events"]!.AsArray().Select(e => e!["content"]?["body"]?.GetValue<string>()).Should().Contain("hello twelve");
 
         // Creators have infinite power and may not be listed in users.
