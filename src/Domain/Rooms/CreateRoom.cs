@@ -15,6 +15,8 @@ public sealed record InitialStateEvent(string Type, string StateKey, JsonObject 
 public sealed record CreateRoom
 {
     public required string Creator { get; init; }
+    /// <summary>The creator's display name, carried by their join as servers do (the client-server API fills it from the profile).</summary>
+    public string? CreatorDisplayName { get; init; }
     public string? RoomId { get; init; }
     public string? Preset { get; init; }
     public string? Visibility { get; init; }
@@ -98,7 +100,9 @@ public static class CreateRoomDecider
         {
             () => Add(EventTypes.Create, "", create, clientSupplied: command.CreationContent is not null),
             // 2. The creator joins.
-            () => Add(EventTypes.Member, creator, new JsonObject { ["membership"] = Memberships.Join }),
+            () => Add(EventTypes.Member, creator, command.CreatorDisplayName is { Length: > 0 } name
+                ? new JsonObject { ["membership"] = Memberships.Join, ["displayname"] = name }
+                : new JsonObject { ["membership"] = Memberships.Join }),
             // 3. Power levels, with power_level_content_override merged over the defaults.
             () => Add(EventTypes.PowerLevels, "", PowerLevelsFor(command, preset, version, create), clientSupplied: command.PowerLevelContentOverride is not null),
             // 5. The preset's join rule, history visibility and guest access.

@@ -29,6 +29,10 @@ public sealed class ProfileTests(HostFixture host)
         var room = await host.CreateRoomAsync(bob, new JsonObject { ["preset"] = "public_chat" });
         (await host.JoinAsync(token, room)).Status.Should().Be(200);
         (await MemberContentAsync(bob, room, alice))["displayname"]!.GetValue<string>().Should().Be(localpart);
+
+        // The creator's own join, made by createRoom, carries the name too (nheko showed a creator by user ID).
+        var own = await host.CreateRoomAsync(token);
+        (await MemberContentAsync(token, own, alice))["displayname"]!.GetValue<string>().Should().Be(localpart);
     }
 
     [Fact]

@@ -38,9 +38,12 @@ public static class CreateRoomEndpoint
         {
             var body = await http.Request.ReadObjectAsync(ct);
             var invite3Pid = ThirdPartyInviteEndpoints.ParseInvite3Pid(http, body, caller.UserId);
+            // The creator's join carries their display name, as a join through /join does (Features/Profile).
+            var profile = await http.RequestServices.GetRequiredService<IQuerySession>().LoadAsync<Profile.UserProfile>(caller.UserId, ct);
             var command = new CreateRoom
             {
                 Creator = caller.UserId,
+                CreatorDisplayName = profile?.DisplayName,
                 Preset = body.OptionalString("preset"),
                 Visibility = body.OptionalString("visibility"),
                 Name = body.OptionalString("name"),
