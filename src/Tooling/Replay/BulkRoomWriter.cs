@@ -9,8 +9,8 @@ namespace Matrix.Rooms.Tooling.Replay;
 
 /// <summary>
 /// The bulk path into the event store, used by <c>import</c> and <c>seed --bulk</c>, on Marten's public API only.
-/// A room's events stream into Marten's bulk event insert (<c>IDocumentStore.BulkInsertEventStreamAsync</c>: binary
-/// COPY, <c>seq_id</c>s from Marten's sequence, the <c>mt_streams</c> row from a header) as they are appended — one
+/// A room's events stream into Marten's bulk event insert (<c>IDocumentStore.BulkInsertEventStreamAsync</c>: Marten's
+/// binary bulk load, sequence numbers from Marten's sequence, the stream's row from a header) as they are appended — one
 /// transaction per room, so a room abandoned before <see cref="BulkRoom.CommitAsync"/> (a bad event, a refused one)
 /// leaves nothing in the event store. Each event keeps the timestamp it is given (time travel's <c>--at</c> compares
 /// with it). After the events commit, the room's read models are built by <see cref="ProjectionReplayer"/> and written
@@ -48,7 +48,7 @@ public sealed class BulkRoomWriter(IDocumentStore store, ProjectionReplayer? rep
     }
 
     /// <summary>
-    /// Starts the room's stream of <paramref name="events"/> events (the number Marten writes into <c>mt_streams</c>
+    /// Starts the room's stream of <paramref name="events"/> events (the number Marten writes into the stream's row
     /// up front; committing with another number fails and stores nothing). Fails with <see cref="RoomExistsException"/>
     /// when the database already has a stream with this room ID (nothing is written then).
     /// </summary>
