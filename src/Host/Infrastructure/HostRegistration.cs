@@ -44,7 +44,10 @@ public static class HostRegistration
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
         builder.WebHost.UseMatrixBodyLimit();
 
-        builder.Services.Configure<MatrixRoomsOptions>(builder.Configuration.GetSection(MatrixRoomsOptions.Section));
+        builder.Services.AddOptions<MatrixRoomsOptions>().Bind(builder.Configuration.GetSection(MatrixRoomsOptions.Section))
+            .Validate(o => Domain.Authorization.RoomVersion.Get(o.DefaultRoomVersion) is not null,
+                $"{MatrixRoomsOptions.Section}:DefaultRoomVersion must be a room version the engine implements (1–12)")
+            .ValidateOnStart();
         builder.AddMatrixRoomsTelemetry();
         builder.Services.AddSecretRedactingLogging();
         builder.AddMatrixRoomsConsoleLogging();
@@ -87,6 +90,9 @@ public static class HostRegistration
                 return options;
             })
             .UseLightweightSessions()
+            // The whole schema at start-up, not table by table on first use: readers that query the event store
+            // directly (/sync's positions) must find it on a fresh database, before the first append.
+            .ApplyAllDatabaseChangesOnStartup()
             .IntegrateWithWolverine();
 
         builder.Host.UseWolverine(opts =>

@@ -8,6 +8,12 @@ public sealed class MatrixRoomsOptions
     /// <summary>The server name: the part after ':' in this server's user and room IDs.</summary>
     public string ServerName { get; set; } = "localhost";
 
+    /// <summary>
+    /// The room version <c>createRoom</c> uses when the client names none, and <c>/capabilities</c> advertises as the
+    /// default (one of the versions the engine implements; checked at start-up).
+    /// </summary>
+    public string DefaultRoomVersion { get; set; } = Domain.Authorization.RoomVersion.Default.Id;
+
     /// <summary>The URL clients reach this server at, for <c>/.well-known/matrix/client</c>; unset: the address of the request.</summary>
     public string? PublicBaseUrl { get; set; }
 

@@ -34,7 +34,7 @@ public static class CreateRoomHandler
 public static class CreateRoomEndpoint
 {
     public static void MapCreateRoom(this IEndpointRouteBuilder api) =>
-        api.MapPost("/createRoom", async (HttpContext http, Caller caller, IMessageBus bus, CancellationToken ct) =>
+        api.MapPost("/createRoom", async (HttpContext http, Caller caller, IMessageBus bus, IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
         {
             var body = await http.Request.ReadObjectAsync(ct);
             var invite3Pid = ThirdPartyInviteEndpoints.ParseInvite3Pid(http, body, caller.UserId);
@@ -48,7 +48,7 @@ public static class CreateRoomEndpoint
                 Visibility = body.OptionalString("visibility"),
                 Name = body.OptionalString("name"),
                 Topic = body.OptionalString("topic"),
-                RoomVersion = body.OptionalString("room_version") ?? Domain.Authorization.RoomVersion.Default.Id,
+                RoomVersion = body.OptionalString("room_version") ?? options.Value.DefaultRoomVersion,
                 Invite = body.OptionalStrings("invite"),
                 IsDirect = body.OptionalBool("is_direct") ?? false,
                 CreationContent = body.OptionalObject("creation_content"),
