@@ -60,10 +60,10 @@ public class EventAuthTests
     }
 
     [Fact]
-    public void There_are_twelve_known_versions_and_v10_is_the_default()
+    public void There_are_twelve_known_versions_and_v12_is_the_default()
     {
         RoomVersion.All.Select(v => v.Id).Should().Equal("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
-        RoomVersion.Default.Should().BeSameAs(RoomVersion.V10);
+        RoomVersion.Default.Should().BeSameAs(RoomVersion.V12, "the spec: servers SHOULD create rooms at v12 by default");
         RoomVersion.Get("13").Should().BeNull();
         RoomVersion.Get("org.matrix.msc1234").Should().BeNull();
         RoomVersion.Get(null).Should().BeNull();

@@ -14,7 +14,7 @@ public class EventLimitsTests
     private static readonly Instant Now = Instant.FromUnixTimeSeconds(1_700_000_000);
 
     private static readonly DictionaryAuthState Room =
-        DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { Creator = Alice }, RoomId, Now).Value);
+        DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice }, RoomId, Now).Value);
 
     private static Errors.Result<MatrixEvent> Decide(RoomCommand command) =>
         RoomDecider.Decide(command, RoomDecider.Draft(command, Now), Room, null);

@@ -42,7 +42,7 @@ public class RoomDeciderTests
     [InlineData("public_chat", "public", "forbidden", 50)]
     public void Presets_set_the_join_rule_guest_access_and_invite_level(string preset, string joinRule, string guestAccess, int inviteLevel)
     {
-        var state = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { Creator = Alice, Preset = preset }, RoomId, Now).Value);
+        var state = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Preset = preset }, RoomId, Now).Value);
         ((JoinRulesEvent)state.Get(new StateKey("m.room.join_rules", ""))!).JoinRule.Should().Be(joinRule);
         ((GuestAccessEvent)state.Get(new StateKey("m.room.guest_access", ""))!).GuestAccess.Should().Be(guestAccess);
         state.Get(new StateKey("m.room.power_levels", ""))!.Content["invite"]!.GetValue<int>().Should().Be(inviteLevel);
@@ -52,13 +52,13 @@ public class RoomDeciderTests
     public void CreateRoom_refuses_an_unknown_room_version_and_bad_invitees()
     {
         CreateRoomDecider.Decide(new CreateRoom { Creator = Alice, RoomVersion = "99" }, RoomId, Now).Error!.ErrCode.Should().Be("M_UNSUPPORTED_ROOM_VERSION");
-        CreateRoomDecider.Decide(new CreateRoom { Creator = Alice, Invite = ["bob"] }, RoomId, Now).Error!.ErrCode.Should().Be("M_INVALID_PARAM");
+        CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Invite = ["bob"] }, RoomId, Now).Error!.ErrCode.Should().Be("M_INVALID_PARAM");
     }
 
     [Fact]
     public void The_seeds_four_invite_refusals_each_name_their_reason()
     {
-        var state = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { Creator = Alice, Preset = "public_chat" }, RoomId, Now).Value);
+        var state = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Preset = "public_chat" }, RoomId, Now).Value);
         var banned = Apply(state, new BanUser { RoomId = RoomId, Sender = Alice, UserId = Bob });
         Refusal(banned, new InviteUser { RoomId = RoomId, Sender = Alice, UserId = Bob }).Should().Contain(Bob).And.Contain("banned");
         Refusal(state, new InviteUser { RoomId = RoomId, Sender = Alice, UserId = Alice }).Should().Contain("already");
@@ -71,7 +71,7 @@ public class RoomDeciderTests
     [Fact]
     public void Unban_kick_and_leave_refuse_targets_in_the_wrong_membership()
     {
-        var state = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { Creator = Alice }, RoomId, Now).Value);
+        var state = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice }, RoomId, Now).Value);
         Refusal(state, new UnbanUser { RoomId = RoomId, Sender = Alice, UserId = Bob }).Should().Contain("not banned");
         Refusal(state, new KickUser { RoomId = RoomId, Sender = Alice, UserId = Bob }).Should().Contain("not in the room");
         Refusal(state, new LeaveRoom { RoomId = RoomId, Sender = Bob }).Should().Contain("not in the room");
@@ -80,7 +80,7 @@ public class RoomDeciderTests
     [Fact]
     public void Guests_may_join_only_where_guest_access_is_can_join_and_may_not_invite()
     {
-        var publicRoom = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { Creator = Alice, Preset = "public_chat" }, RoomId, Now).Value);
+        var publicRoom = DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Preset = "public_chat" }, RoomId, Now).Value);
         var guestJoin = new JoinRoom { RoomId = RoomId, Sender = "@guest_1:example.org", SenderIsGuest = true };
         Decide(publicRoom, guestJoin).Error!.ErrCode.Should().Be("M_GUEST_ACCESS_FORBIDDEN");
 
@@ -124,7 +124,7 @@ public class RoomAuditTests
     public void The_audit_names_the_first_event_the_rules_refuse_against_the_state_before_it()
     {
         var now = NodaTime.Instant.FromUnixTimeSeconds(1_700_000_000);
-        var events = CreateRoomDecider.Decide(new CreateRoom { Creator = "@alice:example.org" }, "!r:example.org", now).Value.ToList();
+        var events = CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = "@alice:example.org" }, "!r:example.org", now).Value.ToList();
         RoomAudit.FirstFailure(events).Should().BeNull();
 
         var intruder = Matrix.Rooms.Domain.Events.MatrixEvent.Create("m.room.message", "!r:example.org", "@mallory:example.org", null,

@@ -215,7 +215,7 @@ public sealed class ThirdPartyInviteDeciderTests
     }
 
     private static DictionaryAuthState RoomState() =>
-        DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { Creator = Alice, Preset = Presets.PrivateChat }, Room, Now).Value);
+        DictionaryAuthState.FromEvents(CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Preset = Presets.PrivateChat }, Room, Now).Value);
 
     private static DictionaryAuthState RoomWithInvite()
     {

@@ -16,7 +16,7 @@ public sealed class ClientSurfaceTests(HostFixture host)
 
         status.Should().Be(200);
         var versions = body["capabilities"]!["m.room_versions"]!;
-        versions["default"]!.GetValue<string>().Should().Be("10");
+        versions["default"]!.GetValue<string>().Should().Be("12");
         versions["available"]!.AsObject().Select(p => p.Key).Should().Equal("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
         versions["available"]!.AsObject().Select(p => p.Value!.GetValue<string>()).Should().AllBe("stable");
         body["capabilities"]!["m.change_password"]!["enabled"]!.GetValue<bool>().Should().BeFalse();
