@@ -117,7 +117,12 @@ public static class CreateRoomDecider
         if (!string.IsNullOrEmpty(command.Name))
             steps.Add(() => Add(EventTypes.Name, "", new JsonObject { ["name"] = command.Name }));
         if (!string.IsNullOrEmpty(command.Topic))
-            steps.Add(() => Add(EventTypes.Topic, "", new JsonObject { ["topic"] = command.Topic }));
+            steps.Add(() => Add(EventTypes.Topic, "", new JsonObject
+            {
+                ["topic"] = command.Topic,
+                // v1.15: the topic also as a text/plain block of m.topic, for clients that read only that.
+                ["m.topic"] = new JsonObject { ["m.text"] = new JsonArray(new JsonObject { ["mimetype"] = "text/plain", ["body"] = command.Topic }) },
+            }));
         // 8. Invites.
         foreach (var invitee in command.Invite)
         {

@@ -157,8 +157,7 @@ public static class HostRegistration
             .RequireMatrixCaller().RequireRateLimiting(MatrixRateLimits.Invite);
         app.MapThirdPartyInvites();
         app.MapRoomsAdmin(); // operator API (time travel), loopback or MatrixRooms:Admin:Token only
-        app.MapFallback((HttpContext http) =>
-            MatrixHttp.Error(Domain.Errors.MatrixError.Unrecognized($"Unrecognized request: {http.Request.Method} {http.Request.Path}")));
+        app.MapFallback(UnrecognizedRequest.Answer);
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -120,9 +120,11 @@ public static class RegisterEndpoints
             var kind = http.Request.Query["kind"].ToString();
             if (kind is not ("" or "user" or "guest")) return MatrixHttp.Error(MatrixError.InvalidParam($"Unknown kind '{kind}'"));
             var isGuest = kind == "guest";
-            var username = body.OptionalString("username")?.ToLowerInvariant();
-            var password = body.OptionalString("password");
-            var guestAccessToken = body.OptionalString("guest_access_token");
+            // Spec (POST /register, kind=guest): "the homeserver MUST ignore all parameters in the body except
+            // initial_device_display_name": a guest gets no chosen name, password or device ID, and is always logged in.
+            var username = isGuest ? null : body.OptionalString("username")?.ToLowerInvariant();
+            var password = isGuest ? null : body.OptionalString("password");
+            var guestAccessToken = isGuest ? null : body.OptionalString("guest_access_token");
 
             if (!isGuest && guestAccessToken is null)
             {
@@ -136,7 +138,7 @@ public static class RegisterEndpoints
             }
 
             var result = await bus.InvokeAsync<RegisterResult>(new RegisterAccount(username, password, isGuest,
-                body.OptionalString("device_id"), body.OptionalBool("inhibit_login") ?? false, guestAccessToken), ct);
+                isGuest ? null : body.OptionalString("device_id"), !isGuest && (body.OptionalBool("inhibit_login") ?? false), guestAccessToken), ct);
             if (result.Error is not null) return MatrixHttp.Error(result.Error);
             var response = new JsonObject { ["user_id"] = result.UserId, ["home_server"] = ServerNameOf(http) };
             if (result.AccessToken is not null)

@@ -6,6 +6,7 @@ using Matrix.Rooms.Domain.Visibility;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Host.Features.Sync;
 using Matrix.Rooms.Host.Infrastructure.Http;
 
 namespace Matrix.Rooms.Host.Features.Reading;
@@ -50,13 +51,16 @@ public static class ReadEndpoints
             "f" => 'f',
             var d => throw new MatrixException(MatrixError.InvalidParam($"dir must be 'b' or 'f', not '{d}'")),
         };
-        var limit = ParseLimit(query["limit"].ToString(), 10);
+        var filter = RoomEventFilter(http);
+        var limit = ParseLimit(query["limit"].ToString(), filter.Limit ?? 10);
         var from = StreamToken.Parse(query["from"], "from") ?? (dir == 'b' ? viewer.Head : 0);
         var to = StreamToken.Parse(query["to"], "to");
-        var (chunk, end) = await PageAsync(reader, viewer, from, to, dir, limit, ct);
+        var (chunk, end) = await PageAsync(reader, viewer, from, to, dir, limit, ct, filter);
         var txnIds = await reader.TransactionIdsAsync(caller, chunk.Select(e => e.Event), ct);
         var response = new JsonObject { ["start"] = StreamToken.Format(from), ["chunk"] = chunk.Select(e => e.Event).ToClientJson(txnIds) };
         if (end is not null) response["end"] = StreamToken.Format(end.Value);
+        if (filter.LazyLoadMembers)
+            response["state"] = await SenderMembersAsync(reader, viewer, chunk.Select(e => e.Event), ct);
         return MatrixHttp.Ok(response);
     }
 
@@ -65,7 +69,7 @@ public static class ReadEndpoints
     /// most <paramref name="limit"/>. Returns the boundary to continue from, or null when there is nothing further.
     /// </summary>
     internal static async Task<(List<(long Position, MatrixEvent Event)> Chunk, long? End)> PageAsync(RoomReader reader, RoomViewer viewer,
-        long from, long? to, char dir, int limit, CancellationToken ct)
+        long from, long? to, char dir, int limit, CancellationToken ct, EventFilter? filter = null)
     {
         var chunk = new List<(long, MatrixEvent)>();
         var batch = Math.Min(Math.Max(limit * 2, 50), 500);
@@ -81,7 +85,7 @@ public static class ReadEndpoints
                 {
                     cursor = position - 1;
                     scanned++;
-                    if (viewer.CanSee(position, ev)) chunk.Add((position, ev));
+                    if (viewer.CanSee(position, ev) && (filter?.Allows(ev) ?? true)) chunk.Add((position, ev));
                     if (chunk.Count == limit) break;
                 }
                 if (events.Count == 0) break;
@@ -98,7 +102,7 @@ public static class ReadEndpoints
             {
                 cursor = position;
                 scanned++;
-                if (viewer.CanSee(position, ev)) chunk.Add((position, ev));
+                if (viewer.CanSee(position, ev) && (filter?.Allows(ev) ?? true)) chunk.Add((position, ev));
                 if (chunk.Count == limit) break;
             }
             if (events.Count == 0) break;
@@ -121,9 +125,10 @@ public static class ReadEndpoints
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var found = await reader.EventAsync(roomId, eventId, ct);
         if (found is not { } e || !viewer.CanSee(e.Position, e.Event)) return MatrixHttp.Error(MatrixError.NotFound("Event not found"));
-        var limit = ParseLimit(http.Request.Query["limit"].ToString(), 10);
-        var (before, start) = await PageAsync(reader, viewer, e.Position - 1, null, 'b', limit / 2, ct);
-        var (after, end) = await PageAsync(reader, viewer, e.Position, null, 'f', limit - limit / 2, ct);
+        var filter = RoomEventFilter(http);
+        var limit = ParseLimit(http.Request.Query["limit"].ToString(), filter.Limit ?? 10);
+        var (before, start) = await PageAsync(reader, viewer, e.Position - 1, null, 'b', limit / 2, ct, filter);
+        var (after, end) = await PageAsync(reader, viewer, e.Position, null, 'f', limit - limit / 2, ct, filter);
         var txnIds = await reader.TransactionIdsAsync(caller, before.Concat(after).Select(x => x.Event).Append(e.Event), ct);
         return MatrixHttp.Ok(new JsonObject
         {
@@ -132,8 +137,22 @@ public static class ReadEndpoints
             ["events_after"] = after.Select(x => x.Event).ToClientJson(txnIds),
             ["start"] = StreamToken.Format(start ?? 0),
             ["end"] = StreamToken.Format(end ?? e.Position),
-            ["state"] = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
+            ["state"] = filter.LazyLoadMembers
+                ? await SenderMembersAsync(reader, viewer, before.Concat(after).Select(x => x.Event).Append(e.Event), ct)
+                : (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
         });
+    }
+
+    /// <summary>The <c>filter</c> query parameter of /messages and /context: a RoomEventFilter as JSON (not a filter ID).</summary>
+    private static EventFilter RoomEventFilter(HttpContext http) =>
+        http.Request.Query["filter"].ToString() is { Length: > 0 } text ? EventFilter.Parse(SyncFilter.ParseInline(text), "filter") : EventFilter.All;
+
+    /// <summary>Lazy-loading members: the member events (in the state the viewer sees) of the given events' senders.</summary>
+    private static async Task<JsonArray> SenderMembersAsync(RoomReader reader, RoomViewer viewer, IEnumerable<MatrixEvent> events, CancellationToken ct)
+    {
+        var senders = events.Select(e => e.Sender).ToHashSet(StringComparer.Ordinal);
+        var state = await reader.StateAsync(viewer.RoomId, viewer.StatePosition, ct);
+        return state.OfType<MemberEvent>().Where(m => senders.Contains(m.StateKey!)).ToClientJson();
     }
 
     private static async Task<IResult> State(Caller caller, string roomId, RoomReader reader, CancellationToken ct)
@@ -150,7 +169,13 @@ public static class ReadEndpoints
         var ev = await reader.StateEventAsync(roomId, new StateKey(eventType, stateKey), viewer.StatePosition, ct);
         return ev is null
             ? MatrixHttp.Error(MatrixError.NotFound($"No {eventType} state with key '{stateKey}' in the room"))
-            : MatrixHttp.Ok(ev.Content.DeepClone());
+            // format=event (v1.16): the whole event, as the other reads give it; else (format=content) the content.
+            : http.Request.Query["format"].ToString() switch
+            {
+                "" or "content" => MatrixHttp.Ok(ev.Content.DeepClone()),
+                "event" => MatrixHttp.Ok(ev.ToClientJson()),
+                var f => throw new MatrixException(MatrixError.InvalidParam($"format must be 'content' or 'event', not '{f}'")),
+            };
     }
 
     private static async Task<IResult> Members(HttpContext http, Caller caller, string roomId, RoomReader reader, CancellationToken ct)
@@ -159,8 +184,15 @@ public static class ReadEndpoints
         var membership = http.Request.Query["membership"].ToString();
         var notMembership = http.Request.Query["not_membership"].ToString();
         var members = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).OfType<MemberEvent>()
-            .Where(m => membership.Length == 0 || m.Membership == membership)
-            .Where(m => notMembership.Length == 0 || m.Membership != notMembership);
+            // Spec: "If both membership and not_membership are given, they are combined as an OR": a member is kept
+            // when it matches either the wanted membership or any membership other than the unwanted one.
+            .Where(m => (membership.Length, notMembership.Length) switch
+            {
+                (0, 0) => true,
+                (_, 0) => m.Membership == membership,
+                (0, _) => m.Membership != notMembership,
+                _ => m.Membership == membership || m.Membership != notMembership,
+            });
         return MatrixHttp.Ok(new JsonObject { ["chunk"] = members.ToClientJson() });
     }
 

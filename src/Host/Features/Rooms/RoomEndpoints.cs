@@ -108,7 +108,13 @@ public static class RoomEndpoints
             .ToListAsync(ct);
         var members = new JsonObject();
         foreach (var m in joined.OrderBy(m => m.UserId, StringComparer.Ordinal))
-            members[m.UserId] = new JsonObject { ["display_name"] = m.DisplayName, ["avatar_url"] = m.AvatarUrl };
+        {
+            // From the member event; the schema allows only strings, so an unset one is left out (not null).
+            var member = new JsonObject();
+            if (m.DisplayName is not null) member["display_name"] = m.DisplayName;
+            if (m.AvatarUrl is not null) member["avatar_url"] = m.AvatarUrl;
+            members[m.UserId] = member;
+        }
         return MatrixHttp.Ok(new JsonObject { ["joined"] = members });
     }
 

@@ -31,7 +31,11 @@ public sealed record EventFilter
 
     public bool AllowsRoom(string roomId) => (Rooms is null || Rooms.Contains(roomId)) && !NotRooms.Contains(roomId);
 
-    public bool Allows(MatrixEvent e) => AllowsType(e.Type) && AllowsSender(e.Sender) && AllowsRoom(e.RoomId);
+    /// <summary>RoomEventFilter <c>contains_url</c>: true keeps only events whose content has a <c>url</c>, false only those without.</summary>
+    public bool? ContainsUrl { get; init; }
+
+    public bool Allows(MatrixEvent e) => AllowsType(e.Type) && AllowsSender(e.Sender) && AllowsRoom(e.RoomId)
+        && (ContainsUrl is not { } url || (e.Content["url"] is not null) == url);
 
     /// <summary>Spec: "A '*' can be used as a wildcard to match any sequence of characters."</summary>
     private static bool Matches(string pattern, string type)
@@ -65,6 +69,7 @@ public sealed record EventFilter
         NotRooms = Strings(json, "not_rooms", path) ?? [],
         LazyLoadMembers = Bool(json, "lazy_load_members", path),
         IncludeRedundantMembers = Bool(json, "include_redundant_members", path),
+        ContainsUrl = json["contains_url"] is null ? null : Bool(json, "contains_url", path),
     };
 
     internal static IReadOnlyList<string>? Strings(JsonObject json, string name, string path) => json[name] switch
