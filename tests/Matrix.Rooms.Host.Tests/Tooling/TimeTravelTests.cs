@@ -26,7 +26,7 @@ public sealed class TimeTravelTests(ToolingFixture fixture)
         var alice = $"@alice{Guid.NewGuid():N}"[..20] + ":localhost";
         var bob = $"@bob{Guid.NewGuid():N}"[..18] + ":localhost";
         var bus = fixture.Bus;
-        var roomId = (await bus.InvokeAsync<CreateRoomResult>(new CreateRoom { Creator = alice, Preset = Presets.PrivateChat, Name = "Tea" })).RoomId!;
+        var roomId = (await bus.InvokeAsync<CreateRoomResult>(new CreateRoom { Creator = alice, Preset = Presets.PrivateChat, Name = "Tea", RoomVersion = "10" })).RoomId!;
         var created = await VersionOf(roomId);
 
         async Task Send(RoomCommand command)
