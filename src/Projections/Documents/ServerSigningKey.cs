@@ -32,7 +32,8 @@ public static class ServerSigningKeys
     /// <summary>
     /// The key of <paramref name="serverName"/>: the stored one, or a new one inserted if none is — an insert, not an
     /// upsert, so when several nodes start together one insert wins, the others fail on the primary key and read the
-    /// winner's. The key name is random (<c>a_</c> + 4 URL-safe characters) so a key generated again after the store
+    /// winner's. The key name is random (<c>a_</c> + 6 hex digits: the spec allows only <c>[a-zA-Z0-9_]</c> after
+    /// <c>ed25519:</c>, so not Base64) so a key generated again after the store
     /// was lost has another ID than the one remote servers cached.
     /// </summary>
     public static async Task<ServerSigningKey> LoadOrCreateAsync(IDocumentStore store, string serverName, Instant now, CancellationToken ct = default)
@@ -42,7 +43,7 @@ public static class ServerSigningKeys
         var generated = new ServerSigningKey
         {
             Id = serverName,
-            KeyName = "a_" + UnpaddedBase64.EncodeUrlSafe(RandomNumberGenerator.GetBytes(3)),
+            KeyName = "a_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3)),
             Seed = UnpaddedBase64.Encode(RandomNumberGenerator.GetBytes(32)),
             CreatedAt = now,
         };

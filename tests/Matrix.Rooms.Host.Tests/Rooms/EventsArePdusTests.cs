@@ -123,6 +123,12 @@ public sealed class EventsArePdusTests(HostFixture host)
         tamperedExit.Should().Be(1, tamperedOutput);
         tamperedOutput.Should().Contain("content hash mismatch");
 
+        // The verify command, offline, with the published key response.
+        var keysPath = path + ".keys.json";
+        await File.WriteAllTextAsync(keysPath, keyResponse.ToJsonString());
+        new Matrix.Rooms.Tooling.Commands.VerifyCommand().Execute(new() { File = path, KeysFlag = [keysPath] }).Should().BeTrue();
+        new Matrix.Rooms.Tooling.Commands.VerifyCommand().Execute(new() { File = tamperedPath, KeysFlag = [keysPath] }).Should().BeFalse();
+
         // Import into another store holding this server's key: the untouched export imports, the tampered one is reported at its line.
         var signingKey = await ServerSigningKeys.LoadAsync(store.QuerySession(), "localhost");
         var target = ToolingFixture.NewStore("pduimport");
