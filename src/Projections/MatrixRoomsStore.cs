@@ -45,6 +45,7 @@ public static class MatrixRoomsStore
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();
         options.Schema.For<ThirdPartyInvite>().Index(x => x.RoomId);
+        options.Schema.For<ServerSigningKey>();
 
         options.Projections.Add(new RoomStateProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomMemberProjection(), ProjectionLifecycle.Inline);

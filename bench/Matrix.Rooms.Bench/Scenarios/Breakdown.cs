@@ -28,11 +28,12 @@ public static class Breakdown
 
         var store = host.App.Services.GetRequiredService<IDocumentStore>();
         var metrics = host.App.Services.GetRequiredService<MatrixRoomsMetrics>();
+        var signer = host.App.Services.GetRequiredService<Matrix.Rooms.Domain.Crypto.ServerSignature>();
         sw.Restart();
         for (var i = 0; i < n; i++)
         {
             await using var session = store.LightweightSession();
-            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, TimeSpan.FromSeconds(10), metrics, CancellationToken.None);
+            await RoomWriter.DecideAndAppendAsync(Message(i), session, SystemClock.Instance, TimeSpan.FromSeconds(10), signer, metrics, CancellationToken.None);
             await session.SaveChangesAsync();
         }
         Console.WriteLine($"RoomWriter + SaveChanges without Wolverine: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");

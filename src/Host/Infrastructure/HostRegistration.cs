@@ -11,6 +11,7 @@ using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
+using Matrix.Rooms.Host.Features.ServerKeys;
 using Matrix.Rooms.Host.Features.Devices;
 using Matrix.Rooms.Host.Features.Forget;
 using Matrix.Rooms.Host.Features.Profile;
@@ -53,6 +54,7 @@ public static class HostRegistration
         builder.AddMatrixRoomsConsoleLogging();
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
+        builder.Services.AddServerSigningKey();
         builder.Services.AddScoped<RoomReader>();
         builder.Services.AddMatrixErrorHandling();
         builder.Services.AddMatrixAuthentication();
@@ -134,6 +136,7 @@ public static class HostRegistration
         app.UseMatrixRoomsRateLimits();
         app.MapVersions();
         app.MapWellKnown();
+        app.MapServerKeys();
         foreach (var prefix in new[] { "/_matrix/client/v3", "/_matrix/client/r0" })
         {
             // Every client endpoint needs a caller unless it says it takes no token (register, login): fail closed.

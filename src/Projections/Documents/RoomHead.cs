@@ -10,4 +10,10 @@ public sealed record RoomHead
     public required string Id { get; init; }
     public required string LastEventId { get; init; }
     public long StreamVersion { get; init; }
+
+    /// <summary>The last event's <c>depth</c>: the next event's is one more. Heads stored before events had a depth
+    /// hold 0; their timeline is a line from depth 1, so the stream version stands in (<see cref="LastDepth"/>).</summary>
+    public long Depth { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore] public long LastDepth => Depth > 0 ? Depth : StreamVersion;
 }

@@ -18,7 +18,13 @@ public sealed partial class RoomHeadProjection : EventProjection
     public override ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
     {
         if (e.Data is MatrixEvent ev)
-            operations.Store(new RoomHead { Id = ev.RoomId, LastEventId = ev.EventId, StreamVersion = e.Version });
+            operations.Store(new RoomHead { Id = ev.RoomId, LastEventId = ev.EventId, StreamVersion = e.Version, Depth = DepthOf(ev, e.Version) });
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>The PDU's <c>depth</c>; for an event stored without one (seeded, or from before events were PDUs), its
+    /// stream position — the depth it would have in the room's line of events.</summary>
+    private static long DepthOf(MatrixEvent ev, long version) =>
+        ev.Extra?.TryGetValue("depth", out var depth) == true && depth.ValueKind == System.Text.Json.JsonValueKind.Number
+        && depth.TryGetInt64(out var value) ? value : version;
 }

@@ -18,11 +18,14 @@ public interface ITransferObserver
 public sealed record ExportResult(int Rooms, long Events, TimeSpan Elapsed);
 
 /// <summary>
-/// Writes rooms' events as JSON Lines: one event per line in the client-server API's event format (<c>event_id</c>,
-/// <c>room_id</c>, <c>sender</c>, <c>type</c>, <c>state_key</c>, <c>origin_server_ts</c>, <c>content</c>, <c>redacts</c>,
-/// <c>unsigned</c>), each room's events together and in timeline order, rooms one after another. Federation fields
-/// (<c>prev_events</c>, hashes, signatures) are left out: the engine's timeline is a line, and import rebuilds them.
-/// <c>unsigned</c> keeps the engine's guest marker so guests are still guests after an import.
+/// Writes rooms' events as JSON Lines, each room's events together and in timeline order, rooms one after another. An
+/// event appended as a PDU is written as stored: the PDU (<c>auth_events</c>, <c>prev_events</c>, <c>depth</c>,
+/// <c>hashes</c>, <c>signatures</c>) with the engine's <c>event_id</c> and <c>room_id</c>, so a federating server (or
+/// <c>verify</c>, or an import) can check its hash and signature. Events without PDU fields (seeded, or stored before
+/// events were PDUs) are written in the client-server API's event format (<c>event_id</c>, <c>room_id</c>,
+/// <c>sender</c>, <c>type</c>, <c>state_key</c>, <c>origin_server_ts</c>, <c>content</c>, <c>redacts</c>,
+/// <c>unsigned</c>); import puts them in line again. <c>unsigned</c> keeps the engine's guest marker so guests are still
+/// guests after an import.
 /// </summary>
 public sealed class EventExporter(IDocumentStore store)
 {
@@ -87,6 +90,7 @@ public sealed class EventExporter(IDocumentStore store)
     /// <summary>One exported line (see the class summary).</summary>
     public static JsonObject ToLine(MatrixEvent ev)
     {
+        if (Domain.Crypto.PduVerification.IsPdu(ev)) return ev.ToJson();
         var json = new JsonObject
         {
             ["event_id"] = ev.EventId,

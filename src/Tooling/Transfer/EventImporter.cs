@@ -4,9 +4,11 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Marten;
 using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Identifiers;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Projections.Documents;
 using Matrix.Rooms.Tooling.Replay;
 
 namespace Matrix.Rooms.Tooling.Transfer;
@@ -19,6 +21,10 @@ public sealed record ImportFailure(string? RoomId, long Line, string Reason)
 
 public sealed record ImportResult(int RoomsImported, long EventsImported, IReadOnlyList<ImportFailure> Failures, TimeSpan Elapsed)
 {
+    /// <summary>Imported PDUs signed by a server whose key the store does not hold: their hash and event ID were checked,
+    /// their signature could not be ("unverified: no key").</summary>
+    public long UnverifiedEvents { get; init; }
+
     public double EventsPerSecond => Elapsed.TotalSeconds > 0 ? EventsImported / Elapsed.TotalSeconds : 0;
 }
 
@@ -28,7 +34,10 @@ public sealed record ImportResult(int RoomsImported, long EventsImported, IReadO
 /// Each event is checked against the authorization rules with the room state before it (<see cref="EventAuth"/>),
 /// exactly as if it were being appended; the first line that is malformed, breaks the timeline or is refused stops its
 /// room, and the room's events are rolled back whole — other rooms in the file still import. A room that already exists
-/// in the target is refused too.
+/// in the target is refused too. Events that carry PDU hashes (exported from a store that appends PDUs) keep their PDU
+/// fields and are verified first (<see cref="PduVerification"/>): content hash, reference-hash event ID, and the
+/// signatures of the servers whose keys the target store holds (this server's own); one that does not verify stops its
+/// room like any refused line.
 /// </summary>
 public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> logger)
 {
@@ -49,6 +58,8 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
         if (groups.Count == 0) throw new InvalidDataException($"{path} holds no events");
         observer.Started(groups.Sum(g => g.Events), groups.Count);
 
+        var keys = await TrustedKeysAsync(ct);
+        long unverified = 0;
         await using var writer = new BulkRoomWriter(store, deferProjections ? null : new ProjectionReplayer(ProjectionCatalog.All(store)));
         var failures = new List<ImportFailure>();
         var imported = 0;
@@ -94,7 +105,7 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
             await stop.CancelAsync();
             try { await parsing; } catch (OperationCanceledException) { }
         }
-        return new ImportResult(imported, events, failures, clock.Elapsed);
+        return new ImportResult(imported, events, failures, clock.Elapsed) { UnverifiedEvents = unverified };
 
         async Task<ParsedLine?> NextAsync()
         {
@@ -139,7 +150,15 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
                         return new ImportFailure(roomId, lineNumber, $"event {ev.EventId} appears twice in the room");
 
                     var version = checker.Version ?? (ev is CreateEvent create ? RoomVersion.Get(create.RoomVersion) : null);
-                    if (version is not null) ev = ev.After(previous, version);
+                    if (version is not null && PduVerification.IsPdu(ev))
+                    {
+                        var check = PduVerification.Check(ev, version, keys);
+                        if (check.Problem is { } problem)
+                            return new ImportFailure(roomId, lineNumber, $"event {ev.EventId} does not verify: {problem}");
+                        if (check.Unverified.Any()) unverified++;
+                    }
+                    // A PDU keeps the prev_events it was signed with; other events are put in line.
+                    else if (version is not null) ev = ev.After(previous, version);
                     var decision = checker.Accept(ev);
                     if (!decision.Allowed)
                         return new ImportFailure(roomId, lineNumber,
@@ -168,6 +187,18 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
                 return null;
             }
         }
+    }
+
+    /// <summary>The signing keys the target store holds (this server's): the signatures import can check offline.</summary>
+    private async Task<IReadOnlyCollection<ServerVerifyKey>> TrustedKeysAsync(CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var stored = await session.Query<ServerSigningKey>().ToListAsync(ct);
+        return stored.Select(k =>
+        {
+            using var key = k.ToSigningKey();
+            return new ServerVerifyKey(k.Id, k.KeyId, key.PublicKey);
+        }).ToList();
     }
 
     private readonly record struct ParsedLine(long Number, bool Blank, MatrixEvent? Event, string? Error);
@@ -216,8 +247,9 @@ public sealed class EventImporter(IDocumentStore store, ILogger<EventImporter> l
         if (!Domain.Identifiers.EventId.IsValid(ev.EventId)) return (null, $"'{ev.EventId}' is not a valid event ID");
         if (!RoomId.IsValid(ev.RoomId)) return (null, $"'{ev.RoomId}' is not a valid room ID");
         if (!UserId.IsValid(ev.Sender)) return (null, $"'{ev.Sender}' is not a valid user ID");
-        // Federation fields are not imported: the timeline is rebuilt as a line.
-        ev = ev with { PrevEvents = null, Extra = null };
+        // A PDU's fields are kept (they are hashed and signed); others' federation fields are not imported: the timeline
+        // is rebuilt as a line.
+        if (!PduVerification.IsPdu(ev)) ev = ev with { PrevEvents = null, Extra = null };
         return EventLimits.Check(ev) is { } tooLarge ? (null, tooLarge.Error) : (ev, null);
     }
 

@@ -15,20 +15,24 @@ namespace Matrix.Rooms.Host.Features.Guests;
 /// invited local guest's membership becomes <c>leave</c>. The leaves are appended in the same transaction as the
 /// change (so no crash can leave a guest behind) and each passes the authorization rules like any other event.
 /// </summary>
+/// <summary>The leaves a guest-access change causes, and the state before the change with the guests' member events (their
+/// auth events).</summary>
+public sealed record GuestLeaves(IReadOnlyList<MatrixEvent> Leaves, DictionaryAuthState StateBefore);
+
 public static class GuestAccessWithdrawalStep
 {
-    public static async Task<Result<IReadOnlyList<MatrixEvent>>> EventsAfterAsync(IQuerySession session, GuestAccessEvent change,
+    public static async Task<Result<GuestLeaves>> EventsAfterAsync(IQuerySession session, GuestAccessEvent change,
         DictionaryAuthState stateBefore, RoomVersion version, Instant now, CancellationToken ct)
     {
         var before = (stateBefore.Get(new StateKey(EventTypes.GuestAccess, "")) as GuestAccessEvent)?.GuestAccess;
         var guestChange = GuestAccessChange.Of(change, before);
-        if (!guestChange.WithdrawsGuestAccess) return Array.Empty<MatrixEvent>();
+        if (!guestChange.WithdrawsGuestAccess) return new GuestLeaves([], stateBefore);
 
         // Only the room's guests are read: a query on the room_members index, not the whole membership.
         var candidates = await session.Query<RoomMember>()
             .Where(m => m.RoomId == change.RoomId && m.IsGuest && (m.Membership == Memberships.Join || m.Membership == Memberships.Invite))
             .ToListAsync(ct);
-        if (candidates.Count == 0) return Array.Empty<MatrixEvent>();
+        if (candidates.Count == 0) return new GuestLeaves([], stateBefore);
 
         // A guest who has since upgraded to a full account is no longer a guest.
         var accounts = await session.LoadManyAsync<Account>(ct, candidates.Select(c => c.UserId).ToArray());
@@ -38,7 +42,8 @@ public static class GuestAccessWithdrawalStep
 
         var memberRows = await session.LoadManyAsync<RoomStateEntry>(ct,
             leaves.Select(l => RoomStateEntry.IdFor(change.RoomId, EventTypes.Member, l.StateKey!)).ToArray());
-        var state = memberRows.Aggregate(stateBefore.Apply(change), (s, row) => s.Apply(row.Event));
+        var withMembers = memberRows.Aggregate(stateBefore, (s, row) => s.Apply(row.Event));
+        var state = withMembers.Apply(change);
 
         var previous = change.EventId;
         var appended = new List<MatrixEvent>();
@@ -51,6 +56,6 @@ public static class GuestAccessWithdrawalStep
             state = state.Apply(chained);
             previous = chained.EventId;
         }
-        return appended;
+        return new GuestLeaves(appended, withMembers);
     }
 }

@@ -1,3 +1,4 @@
+using Matrix.Rooms.Domain.Crypto;
 using System.Text.Json.Nodes;
 using Marten;
 using Matrix.Rooms.Domain.Errors;
@@ -20,13 +21,19 @@ public sealed record CreateRoomResult(string? RoomId, MatrixError? Error);
 /// <summary>Starts the room's stream with its first events (see <see cref="CreateRoomDecider"/>).</summary>
 public static class CreateRoomHandler
 {
-    public static CreateRoomResult Handle(CreateRoom command, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock)
+    public static CreateRoomResult Handle(CreateRoom command, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
+        ServerSignature signer)
     {
         var decided = CreateRoomDecider.Decide(command, command.RoomId ?? RoomId.New(options.Value.ServerName), clock.GetCurrentInstant());
         if (!decided.IsSuccess) return new CreateRoomResult(null, decided.Error);
         // From v12 the room ID is the create event's reference hash, not the one proposed.
         var roomId = CreateRoomDecider.RoomIdOf(decided.Value);
-        session.Events.StartStream(roomId, decided.Value);
+        // The room's first events as PDUs, from depth 1, each authorised by the state the ones before it made.
+        var version = Domain.Authorization.RoomVersion.Get(command.RoomVersion)!;
+        var events = PduChain.Seal(decided.Value, Domain.Authorization.DictionaryAuthState.Empty, version, lastDepth: 0, signer);
+        foreach (var ev in events)
+            if (Domain.Events.EventLimits.Check(ev) is { } tooLarge) return new CreateRoomResult(null, tooLarge);
+        session.Events.StartStream(roomId, events.ToArray<object>());
         return new CreateRoomResult(roomId, null);
     }
 }

@@ -3,6 +3,7 @@ using Marten;
 using Marten.Linq.QueryHandlers;
 using Marten.Services.BatchQuerying;
 using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
@@ -26,7 +27,11 @@ public sealed record RoomWriteState(RoomHead? Head, DictionaryAuthState State, S
 /// One room command's write, as <see cref="RoomWriteMiddleware"/> loaded it under the room's lock: the command, the event
 /// it drafts, and what the rules need to decide it.
 /// </summary>
-public sealed record RoomWrite(RoomCommand Command, MatrixEvent Draft, RoomWriteState Loaded);
+public sealed record RoomWrite(RoomCommand Command, MatrixEvent Draft, RoomWriteState Loaded)
+{
+    /// <summary>The server's signature for the appended events (<see cref="RoomWriter.Append"/>).</summary>
+    public required ServerSignature Signer { get; init; }
+}
 
 /// <summary>
 /// Wolverine middleware of the room-writing handlers (those of a <see cref="WritesToRoomAttribute"/> class; attached by
@@ -37,7 +42,7 @@ public sealed record RoomWrite(RoomCommand Command, MatrixEvent Draft, RoomWrite
 public static class RoomWriteMiddleware
 {
     public static Task<RoomWrite> LoadAsync(RoomCommand command, IDocumentSession session, IClock clock, IOptions<MatrixRoomsOptions> options,
-        CancellationToken ct) => RoomWriter.LoadAsync(command, session, clock, options.Value.RoomWriteQueue, ct);
+        ServerSignature signer, CancellationToken ct) => RoomWriter.LoadAsync(command, session, clock, options.Value.RoomWriteQueue, signer, ct);
 }
 
 /// <summary>
@@ -54,12 +59,12 @@ public static class RoomWriter
     /// <summary>The middleware's step: draft, then lock and load (for a send, with its transaction key:
     /// <see cref="SentTransaction.KeyFor"/>).</summary>
     public static async Task<RoomWrite> LoadAsync(RoomCommand command, IDocumentSession session, IClock clock, TimeSpan queueTimeout,
-        CancellationToken ct)
+        ServerSignature signer, CancellationToken ct)
     {
         var draft = RoomDecider.Draft(command, clock.GetCurrentInstant());
         var transactionId = (command as SendRoomEvent)?.TransactionId;
         var loaded = await LoadForWriteAsync(session, command.RoomId, RoomDecider.StateNeeded(command, draft), queueTimeout, ct, transactionId);
-        return new RoomWrite(command, draft, loaded);
+        return new RoomWrite(command, draft, loaded) { Signer = signer };
     }
 
     /// <summary>
@@ -78,33 +83,51 @@ public static class RoomWriter
         metrics.RoomCommandDecided(command, decided.Error);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
         var appended = new List<MatrixEvent> { decided.Value };
+        var authState = state;
 
         if (decided.Value is GuestAccessEvent guestAccess)
         {
             var version = RoomVersion.Get(((CreateEvent)state.Get(EventAuth.CreateKey)!).RoomVersion)!;
             var leaves = await GuestAccessWithdrawalStep.EventsAfterAsync(session, guestAccess, state, version, clock.GetCurrentInstant(), ct);
             if (!leaves.IsSuccess) return new RoomCommandResult(command.RoomId, null, leaves.Error);
-            appended.AddRange(leaves.Value);
+            appended.AddRange(leaves.Value.Leaves);
+            authState = leaves.Value.StateBefore;
         }
 
-        Append(session, head, appended);
-        // Same transaction as the append: the event and the record of its transaction are stored together or not at all.
+        var stored = Append(session, head, appended, authState, write.Signer);
+        if (!stored.IsSuccess) return new RoomCommandResult(command.RoomId, null, stored.Error);
+        // The event's final ID (from v3 its reference hash, known only once it is a PDU). Same transaction as the
+        // append: the event and the record of its transaction are stored together or not at all.
+        var eventId = stored.Value[0].EventId;
         if (command is SendRoomEvent { TransactionId: { } transactionId })
-            session.Insert(SentTransaction.For(transactionId, decided.Value.EventId));
-        return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
+            session.Insert(SentTransaction.For(transactionId, eventId));
+        return new RoomCommandResult(command.RoomId, eventId, null);
     }
 
     /// <summary>Load and decide in one call, without Wolverine (the benchmark's breakdown); the caller saves the session.</summary>
     public static async Task<RoomCommandResult> DecideAndAppendAsync(RoomCommand command, IDocumentSession session, IClock clock,
-        TimeSpan queueTimeout, MatrixRoomsMetrics metrics, CancellationToken ct) =>
-        await DecideAndAppendAsync(await LoadAsync(command, session, clock, queueTimeout, ct), session, clock, metrics, ct);
+        TimeSpan queueTimeout, ServerSignature signer, MatrixRoomsMetrics metrics, CancellationToken ct) =>
+        await DecideAndAppendAsync(await LoadAsync(command, session, clock, queueTimeout, signer, ct), session, clock, metrics, ct);
 
     /// <summary>
-    /// Appends after the head read under the lock. Marten's expected version is the stream's version after the append,
-    /// so the check fails — and Wolverine retries — if anything was appended since that read.
+    /// Appends after the head read under the lock, as PDUs of the room's version (<see cref="PduChain.Seal"/>: auth
+    /// events from <paramref name="stateBefore"/>, depth after the head's, content hash, the server's signature, from v3
+    /// the reference-hash event ID) — the stored events, with their final IDs, are returned for the caller to record.
+    /// An event the PDU fields push past the size limit is refused, nothing appended. Marten's expected version is the
+    /// stream's version after the append, so the check fails — and Wolverine retries — if anything was appended since
+    /// that read.
     /// </summary>
-    public static void Append(IDocumentSession session, RoomHead head, IReadOnlyCollection<MatrixEvent> events) =>
-        session.Events.Append(head.Id, head.StreamVersion + events.Count, events.ToArray<object>());
+    public static Result<IReadOnlyList<MatrixEvent>> Append(IDocumentSession session, RoomHead head, IReadOnlyList<MatrixEvent> events,
+        DictionaryAuthState stateBefore, ServerSignature signer)
+    {
+        var version = RoomVersion.Get((stateBefore.Get(EventAuth.CreateKey) as CreateEvent)?.RoomVersion ?? "")
+                      ?? throw new InvalidOperationException($"Room {head.Id}: the state loaded for a write has no m.room.create of a known version");
+        var sealedEvents = PduChain.Seal(events, stateBefore, version, head.LastDepth, signer);
+        foreach (var ev in sealedEvents)
+            if (EventLimits.Check(ev) is { } tooLarge) return tooLarge;
+        session.Events.Append(head.Id, head.StreamVersion + sealedEvents.Count, sealedEvents.ToArray<object>());
+        return Result<IReadOnlyList<MatrixEvent>>.Ok(sealedEvents);
+    }
 
     /// <summary>
     /// Opens the session's transaction, takes the room's lock and loads the head, the state entries for

@@ -1,3 +1,4 @@
+using Matrix.Rooms.Domain.Crypto;
 using Marten;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Errors;
@@ -79,7 +80,7 @@ public static class ThirdPartyInviteHandler
     }
 
     public static async Task<RoomCommandResult> Handle(AppendThirdPartyInvite command, IDocumentSession session, IClock clock,
-        IOptions<MatrixRoomsOptions> options, CancellationToken ct)
+        IOptions<MatrixRoomsOptions> options, ServerSignature signer, CancellationToken ct)
     {
         var draft = ThirdPartyInviteDecider.DraftInvite(command, clock.GetCurrentInstant());
         var (head, state, _) = await RoomWriter.LoadForWriteAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command, draft),
@@ -88,14 +89,15 @@ public static class ThirdPartyInviteHandler
         var decided = ThirdPartyInviteDecider.DecideInvite(command, draft, state, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
 
-        RoomWriter.Append(session, head, [decided.Value]);
+        var stored = RoomWriter.Append(session, head, [decided.Value], state, signer);
+        if (!stored.IsSuccess) return new RoomCommandResult(command.RoomId, null, stored.Error);
         session.Store(new ThirdPartyInviteAddress
         {
             Id = $"{command.RoomId}|{command.Token}", RoomId = command.RoomId, Token = command.Token,
             Medium = command.Invitee.Medium, Address = command.Invitee.Address, IdServer = command.IdServer,
             Inviter = command.Sender, InvitedAt = decided.Value.OriginServerTs,
         });
-        return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
+        return new RoomCommandResult(command.RoomId, stored.Value[0].EventId, null);
     }
 
     /// <summary>
@@ -134,7 +136,7 @@ public static class ThirdPartyInviteHandler
     /// membership). Each invite is exchanged at most once (the projection's <see cref="ThirdPartyInvite"/> document).
     /// </summary>
     public static async Task<RoomCommandResult> Handle(CompleteThirdPartyInviteExchange message, IDocumentSession session, IClock clock,
-        IOptions<MatrixRoomsOptions> options, CancellationToken ct)
+        IOptions<MatrixRoomsOptions> options, ServerSignature signer, CancellationToken ct)
     {
         var command = message.Command;
         var token = ThirdPartyInviteDecider.TokenOf(command) ?? "";
@@ -143,13 +145,13 @@ public static class ThirdPartyInviteHandler
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideExchange(command, state, status, head.LastEventId, clock.GetCurrentInstant());
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
-        RoomWriter.Append(session, head, [decided.Value]);
-        return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
+        var stored = RoomWriter.Append(session, head, [decided.Value], state, signer);
+        return new RoomCommandResult(command.RoomId, stored.IsSuccess ? stored.Value[0].EventId : null, stored.Error);
     }
 
     /// <summary>Revocation: the invite's state event with empty content, with the power needed to send it.</summary>
     public static async Task<RoomCommandResult> Handle(RevokeThirdPartyInvite command, IDocumentSession session, IClock clock,
-        IOptions<MatrixRoomsOptions> options, CancellationToken ct)
+        IOptions<MatrixRoomsOptions> options, ServerSignature signer, CancellationToken ct)
     {
         var draft = ThirdPartyInviteDecider.DraftRevocation(command, clock.GetCurrentInstant());
         var (head, state, status) = await LoadForWriteAsync(session, command.RoomId, ThirdPartyInviteDecider.StateNeeded(command, draft), command.Token,
@@ -157,8 +159,8 @@ public static class ThirdPartyInviteHandler
         if (head is null) return new RoomCommandResult(command.RoomId, null, MatrixError.NotFound($"Unknown room {command.RoomId}"));
         var decided = ThirdPartyInviteDecider.DecideRevocation(command, draft, state, status, head.LastEventId);
         if (!decided.IsSuccess) return new RoomCommandResult(command.RoomId, null, decided.Error);
-        RoomWriter.Append(session, head, [decided.Value]);
-        return new RoomCommandResult(command.RoomId, decided.Value.EventId, null);
+        var stored = RoomWriter.Append(session, head, [decided.Value], state, signer);
+        return new RoomCommandResult(command.RoomId, stored.IsSuccess ? stored.Value[0].EventId : null, stored.Error);
     }
 
     /// <summary>
