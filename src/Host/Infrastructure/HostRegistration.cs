@@ -9,6 +9,7 @@ using Matrix.Rooms.Host.Commands;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
+using Matrix.Rooms.Host.Features.Redactions;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.Devices;
@@ -137,6 +138,7 @@ public static class HostRegistration
             api.MapCreateRoom();
             api.MapRoomMembership();
             api.MapSendEvent();
+            api.MapRedact();
             api.MapRoomReads();
             api.MapCapabilities();
             api.MapJoinedRooms();
