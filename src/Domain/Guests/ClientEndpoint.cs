@@ -130,6 +130,12 @@ public enum ClientEndpoint : byte
     GetCapabilities,
     /// <summary><c>DELETE /profile/{userId}/displayname</c> or <c>…/avatar_url</c></summary>
     DeleteProfileField,
+    /// <summary><c>PUT /directory/room/{roomAlias}</c></summary>
+    SetRoomAlias,
+    /// <summary><c>DELETE /directory/room/{roomAlias}</c></summary>
+    DeleteRoomAlias,
+    /// <summary><c>GET /rooms/{roomId}/aliases</c></summary>
+    GetRoomAliases,
 }
 
 /// <summary>Which part of the spec's guest list (if any) an endpoint belongs to.</summary>

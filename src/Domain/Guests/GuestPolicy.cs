@@ -179,6 +179,9 @@ public static class GuestPolicy
         ClientEndpoint.LogoutAll => "POST /logout/all",
         ClientEndpoint.GetCapabilities => "GET /capabilities",
         ClientEndpoint.DeleteProfileField => "DELETE /profile/{userId}/{keyName}",
+        ClientEndpoint.SetRoomAlias => "PUT /directory/room/{roomAlias}",
+        ClientEndpoint.DeleteRoomAlias => "DELETE /directory/room/{roomAlias}",
+        ClientEndpoint.GetRoomAliases => "GET /rooms/{roomId}/aliases",
         _ => endpoint.ToString(),
     };
 
