@@ -44,6 +44,7 @@ public static class MatrixRoomsStore
         options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();
+        options.Schema.For<RoomRedaction>().Index(x => x.Redacts);
         options.Schema.For<ThirdPartyInvite>().Index(x => x.RoomId);
         options.Schema.For<ServerSigningKey>();
 
@@ -53,6 +54,7 @@ public static class MatrixRoomsStore
         options.Projections.Add(new VisibilityTimelineProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new EventLocationProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new ThirdPartyInviteProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new RedactionProjection(), ProjectionLifecycle.Inline);
         // Time travel (the admin API, room-state, the rebuild's verification): folded on demand, never stored.
         options.Projections.Add(new RoomSnapshotProjection(), ProjectionLifecycle.Live);
         options.UseVersionedProjectionTables();

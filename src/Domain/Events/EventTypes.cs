@@ -14,6 +14,7 @@ public static class EventTypes
     public const string Message = "m.room.message";
     public const string Name = "m.room.name";
     public const string Topic = "m.room.topic";
+    public const string CanonicalAlias = "m.room.canonical_alias";
 }
 
 public static class Memberships

@@ -46,6 +46,21 @@ public static class Redaction
     /// <summary>The redacted form of a <see cref="MatrixEvent"/> (its JSON through <see cref="Redact(JsonObject, RoomVersion)"/>).</summary>
     public static MatrixEvent Redact(MatrixEvent ev, RoomVersion version) => MatrixEvent.FromJson(Redact(ev.ToJson(), version));
 
+    /// <summary>The event a redaction names: top-level <c>redacts</c> before v11, <c>content.redacts</c> from v11 (as the auth rules read it).</summary>
+    public static string? TargetOf(MatrixEvent redaction, RoomVersion version) =>
+        version.RedactsInContent ? redaction.ContentString("redacts") ?? redaction.Redacts : redaction.Redacts;
+
+    /// <summary>
+    /// Whether <paramref name="redaction"/> is applied to <paramref name="original"/> when the event is served (spec
+    /// client-server "Redactions": a user may redact their own events; redacting other users' events needs the
+    /// <c>redact</c> power level; from room version 3 this is checked when redacting, not by the auth rules). This
+    /// server applies the same check in v1–v2 (whose auth rules let any user of the same server redact), as Synapse
+    /// does for its own users. <paramref name="levels"/> are the room's power levels as the reader has them.
+    /// </summary>
+    public static bool Applies(MatrixEvent original, MatrixEvent redaction, PowerLevels levels, RoomVersion version) =>
+        redaction.Type == EventTypes.Redaction && redaction.RoomId == original.RoomId && TargetOf(redaction, version) == original.EventId
+        && (redaction.Sender == original.Sender || levels.UserLevel(redaction.Sender) >= levels.Redact);
+
     /// <summary>"The content object must also be stripped of all keys, unless it is one of the following event types".</summary>
     public static JsonObject RedactContent(string? type, JsonObject content, RoomVersion version)
     {

@@ -126,10 +126,16 @@ public enum ClientEndpoint : byte
     Logout,
     /// <summary><c>POST /logout/all</c></summary>
     LogoutAll,
-    /// <summary><c>GET /capabilities</c></summary>
+    /// <summary><c>GET /capabilities</c>: open to guests, deliberately (not on the spec's list; Synapse allows it, matrix-js-sdk calls it at start-up)</summary>
     GetCapabilities,
     /// <summary><c>DELETE /profile/{userId}/displayname</c> or <c>…/avatar_url</c></summary>
     DeleteProfileField,
+    /// <summary><c>PUT /directory/room/{roomAlias}</c></summary>
+    SetRoomAlias,
+    /// <summary><c>DELETE /directory/room/{roomAlias}</c></summary>
+    DeleteRoomAlias,
+    /// <summary><c>GET /rooms/{roomId}/aliases</c></summary>
+    GetRoomAliases,
 }
 
 /// <summary>Which part of the spec's guest list (if any) an endpoint belongs to.</summary>

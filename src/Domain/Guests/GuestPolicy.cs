@@ -179,6 +179,9 @@ public static class GuestPolicy
         ClientEndpoint.LogoutAll => "POST /logout/all",
         ClientEndpoint.GetCapabilities => "GET /capabilities",
         ClientEndpoint.DeleteProfileField => "DELETE /profile/{userId}/{keyName}",
+        ClientEndpoint.SetRoomAlias => "PUT /directory/room/{roomAlias}",
+        ClientEndpoint.DeleteRoomAlias => "DELETE /directory/room/{roomAlias}",
+        ClientEndpoint.GetRoomAliases => "GET /rooms/{roomId}/aliases",
         _ => endpoint.ToString(),
     };
 
@@ -206,9 +209,10 @@ public static class GuestPolicy
                 ClientEndpoint.JoinRoom or ClientEndpoint.JoinRoomByIdOrAlias or ClientEndpoint.LeaveRoom or ClientEndpoint.SendEvent
                     or ClientEndpoint.SetRoomState or ClientEndpoint.SendToDevice => GuestAccessCategory.SendingEvents,
 
-                // "… for their own account maintenance"
+                // "… for their own account maintenance". GET /capabilities too, deliberately beyond the list (as Synapse):
+                // it reveals nothing of the account, and matrix-js-sdk asks it at start-up, guest or not.
                 ClientEndpoint.SetDisplayName or ClientEndpoint.GetDevices or ClientEndpoint.GetDevice
-                    or ClientEndpoint.UpdateDevice or ClientEndpoint.WhoAmI => GuestAccessCategory.AccountMaintenance,
+                    or ClientEndpoint.UpdateDevice or ClientEndpoint.WhoAmI or ClientEndpoint.GetCapabilities => GuestAccessCategory.AccountMaintenance,
 
                 // "… for end-to-end encryption"
                 ClientEndpoint.UploadKeys or ClientEndpoint.QueryKeys or ClientEndpoint.ClaimKeys =>

@@ -28,6 +28,9 @@ public sealed record CreateRoom
     public JsonObject? CreationContent { get; init; }
     public JsonObject? PowerLevelContentOverride { get; init; }
     public bool IsDirect { get; init; }
+
+    /// <summary>From <c>room_alias_name</c>: the alias the Host reserved, sent as <c>m.room.canonical_alias</c> after the power levels.</summary>
+    public string? CanonicalAlias { get; init; }
 }
 
 public static class Presets
@@ -39,7 +42,7 @@ public static class Presets
 
 /// <summary>
 /// Builds a new room's first events in the order the spec gives ("Creation": create, creator's join, power levels,
-/// preset state, initial_state, name, topic, invites) and checks each one against the authorization rules with the
+/// canonical alias, preset state, initial_state, name, topic, invites) and checks each one against the authorization rules with the
 /// state the previous ones made, so a room never starts with an event the rules would refuse.
 /// </summary>
 public static class CreateRoomDecider
@@ -110,6 +113,9 @@ public static class CreateRoomDecider
             () => Add(EventTypes.HistoryVisibility, "", new JsonObject { ["history_visibility"] = "shared" }),
             () => Add(EventTypes.GuestAccess, "", new JsonObject { ["guest_access"] = preset == Presets.PublicChat ? "forbidden" : "can_join" }),
         };
+        // 4. The canonical alias, when room_alias_name asked for one.
+        if (command.CanonicalAlias is { } alias)
+            steps.Insert(3, () => Add(EventTypes.CanonicalAlias, "", new JsonObject { ["alias"] = alias }));
         // 6. initial_state, which overrides preset state of the same (type, state_key).
         steps.AddRange(command.InitialState.Select(s =>
             (Func<Result<MatrixEvent>>)(() => Add(s.Type, s.StateKey, (JsonObject)s.Content.DeepClone(), clientSupplied: true))));

@@ -70,4 +70,8 @@ public sealed record SendRoomEvent : RoomCommand
     public required string EventType { get; init; }
     public required JsonObject Content { get; init; }
     public string? TransactionId { get; init; }
+
+    /// <summary>For <c>m.room.redaction</c> sent with <c>PUT /rooms/{roomId}/redact/{eventId}/{txnId}</c>: the event it redacts.
+    /// The decider puts it where the room version wants it (top-level <c>redacts</c> before v11, <c>content.redacts</c> from v11).</summary>
+    public string? Redacts { get; init; }
 }

@@ -24,7 +24,7 @@ public static class RoomDecider
         UnbanUser c => Member(c, c.UserId, Memberships.Leave, c.Reason, now),
         KnockRoom c => Member(c, c.Sender, Memberships.Knock, c.Reason, now),
         SetRoomState c => MatrixEvent.Create(c.EventType, c.RoomId, c.Sender, c.StateKey, (JsonObject)c.Content.DeepClone(), now),
-        SendRoomEvent c => MatrixEvent.Create(c.EventType, c.RoomId, c.Sender, null, (JsonObject)c.Content.DeepClone(), now),
+        SendRoomEvent c => MatrixEvent.Create(c.EventType, c.RoomId, c.Sender, null, (JsonObject)c.Content.DeepClone(), now) with { Redacts = c.Redacts },
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "Unknown room command"),
     };
 
@@ -44,6 +44,13 @@ public static class RoomDecider
             return MatrixError.NotFound($"Unknown room {command.RoomId}");
         if (RoomVersion.Get(create.RoomVersion) is not { } version)
             return MatrixError.UnsupportedRoomVersion($"Room version {create.RoomVersion} is not supported");
+        // Spec m.room.redaction: "redacts" is a top-level key before room version 11, a content key from 11.
+        if (draft.Redacts is { } redacts && version.RedactsInContent)
+        {
+            var content = (JsonObject)draft.Content.DeepClone();
+            content["redacts"] = redacts;
+            draft = draft with { Redacts = null, Content = content };
+        }
         draft = draft.After(previousEventId, version);
         if (EventLimits.Check(draft) is { } tooBig) return tooBig;
 

@@ -9,10 +9,12 @@ using Matrix.Rooms.Host.Commands;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Admin;
 using Matrix.Rooms.Host.Features.Guests;
+using Matrix.Rooms.Host.Features.Redactions;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Client;
 using Matrix.Rooms.Host.Features.ServerKeys;
 using Matrix.Rooms.Host.Features.Devices;
+using Matrix.Rooms.Host.Features.RoomDirectory;
 using Matrix.Rooms.Host.Features.Forget;
 using Matrix.Rooms.Host.Features.Profile;
 using Matrix.Rooms.Host.Features.PushRules;
@@ -88,6 +90,7 @@ public static class HostRegistration
                 options.Schema.For<Account>();
                 options.Schema.For<AccessTokenRecord>().Index(x => x.UserId);
                 options.Schema.For<SentTransaction>().Index(x => x.EventId);
+                options.Schema.For<RoomAliasEntry>().Index(x => x.RoomId);
                 options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
                 return options;
             })
@@ -146,6 +149,8 @@ public static class HostRegistration
             api.MapCreateRoom();
             api.MapRoomMembership();
             api.MapSendEvent();
+            api.MapRedact();
+            api.MapRoomAliases();
             api.MapRoomReads();
             api.MapCapabilities();
             api.MapJoinedRooms();

@@ -24,6 +24,15 @@ public sealed class GuestAccessTests(HostFixture host)
     }
 
     [Fact]
+    public async Task A_guest_may_read_the_capabilities_as_matrix_js_sdk_does_at_start_up()
+    {
+        var (_, token) = await host.RegisterGuestAsync();
+        var (status, body) = await host.GetAsync("/_matrix/client/v3/capabilities", token);
+        status.Should().Be(200, body.ToJsonString());
+        body["capabilities"]!["m.room_versions"]!["default"]!.GetValue<string>().Should().NotBeEmpty();
+    }
+
+    [Fact]
     public async Task Endpoints_outside_the_guest_list_refuse_a_guest_token()
     {
         var (_, aliceToken) = await host.RegisterAsync();

@@ -56,8 +56,8 @@ public static class ReadEndpoints
         var from = StreamToken.Parse(query["from"], "from") ?? (dir == 'b' ? viewer.Head : 0);
         var to = StreamToken.Parse(query["to"], "to");
         var (chunk, end) = await PageAsync(reader, viewer, from, to, dir, limit, ct, filter);
-        var txnIds = await reader.TransactionIdsAsync(caller, chunk.Select(e => e.Event), ct);
-        var response = new JsonObject { ["start"] = StreamToken.Format(from), ["chunk"] = chunk.Select(e => e.Event).ToClientJson(txnIds) };
+        var annotations = await reader.AnnotationsAsync(caller, chunk.Select(e => e.Event), ct);
+        var response = new JsonObject { ["start"] = StreamToken.Format(from), ["chunk"] = chunk.Select(e => e.Event).ToClientJson(annotations) };
         if (end is not null) response["end"] = StreamToken.Format(end.Value);
         if (filter.LazyLoadMembers)
             response["state"] = await SenderMembersAsync(reader, viewer, chunk.Select(e => e.Event), ct);
@@ -116,7 +116,7 @@ public static class ReadEndpoints
         var found = await reader.EventAsync(roomId, eventId, ct);
         // An event the user may not see is answered exactly like one that does not exist.
         return found is { } e && viewer.CanSee(e.Position, e.Event)
-            ? MatrixHttp.Ok(e.Event.ToClientJson(await reader.TransactionIdsAsync(caller, [e.Event], ct)))
+            ? MatrixHttp.Ok(e.Event.ToClientJson(await reader.AnnotationsAsync(caller, [e.Event], ct)))
             : MatrixHttp.Error(MatrixError.NotFound("Event not found"));
     }
 
@@ -129,17 +129,17 @@ public static class ReadEndpoints
         var limit = ParseLimit(http.Request.Query["limit"].ToString(), filter.Limit ?? 10);
         var (before, start) = await PageAsync(reader, viewer, e.Position - 1, null, 'b', limit / 2, ct, filter);
         var (after, end) = await PageAsync(reader, viewer, e.Position, null, 'f', limit - limit / 2, ct, filter);
-        var txnIds = await reader.TransactionIdsAsync(caller, before.Concat(after).Select(x => x.Event).Append(e.Event), ct);
+        var annotations = await reader.AnnotationsAsync(caller, before.Concat(after).Select(x => x.Event).Append(e.Event), ct);
         return MatrixHttp.Ok(new JsonObject
         {
-            ["event"] = e.Event.ToClientJson(txnIds),
-            ["events_before"] = before.Select(x => x.Event).ToClientJson(txnIds),
-            ["events_after"] = after.Select(x => x.Event).ToClientJson(txnIds),
+            ["event"] = e.Event.ToClientJson(annotations),
+            ["events_before"] = before.Select(x => x.Event).ToClientJson(annotations),
+            ["events_after"] = after.Select(x => x.Event).ToClientJson(annotations),
             ["start"] = StreamToken.Format(start ?? 0),
             ["end"] = StreamToken.Format(end ?? e.Position),
             ["state"] = filter.LazyLoadMembers
                 ? await SenderMembersAsync(reader, viewer, before.Concat(after).Select(x => x.Event).Append(e.Event), ct)
-                : (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
+                : await StateJsonAsync(reader, caller, roomId, viewer, ct),
         });
     }
 
@@ -158,8 +158,7 @@ public static class ReadEndpoints
     private static async Task<IResult> State(Caller caller, string roomId, RoomReader reader, CancellationToken ct)
     {
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
-        var state = await reader.StateAsync(roomId, viewer.StatePosition, ct);
-        return Results.Text(state.ToClientJson().ToJsonString(), "application/json");
+        return Results.Text((await StateJsonAsync(reader, caller, roomId, viewer, ct)).ToJsonString(), "application/json");
     }
 
     private static async Task<IResult> StateEvent(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, RoomReader reader,
@@ -201,17 +200,17 @@ public static class ReadEndpoints
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var (chunk, end) = await PageAsync(reader, viewer, viewer.Head, null, 'b', ParseLimit(http.Request.Query["limit"].ToString(), 20), ct);
         chunk.Reverse();
-        var txnIds = await reader.TransactionIdsAsync(caller, chunk.Select(c => c.Event), ct);
+        var annotations = await reader.AnnotationsAsync(caller, chunk.Select(c => c.Event), ct);
         var response = new JsonObject
         {
             ["room_id"] = roomId,
             ["messages"] = new JsonObject
             {
-                ["chunk"] = chunk.Select(c => c.Event).ToClientJson(txnIds),
+                ["chunk"] = chunk.Select(c => c.Event).ToClientJson(annotations),
                 ["start"] = StreamToken.Format(end ?? 0),
                 ["end"] = StreamToken.Format(viewer.Head),
             },
-            ["state"] = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).ToClientJson(),
+            ["state"] = await StateJsonAsync(reader, caller, roomId, viewer, ct),
             ["presence"] = new JsonArray(),
             ["receipts"] = new JsonArray(),
             ["account_data"] = new JsonArray(),
@@ -244,11 +243,19 @@ public static class ReadEndpoints
                 {
                     ["start"] = StreamToken.Format(from),
                     ["end"] = StreamToken.Format(end ?? from),
-                    ["chunk"] = chunk.Select(c => c.Event).ToClientJson(await reader.TransactionIdsAsync(caller, chunk.Select(c => c.Event), ct)),
+                    ["chunk"] = chunk.Select(c => c.Event).ToClientJson(await reader.AnnotationsAsync(caller, chunk.Select(c => c.Event), ct)),
                 });
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds))), ct);
             viewer = await reader.ViewerAsync(roomId, viewer.Caller, ct);
         }
+    }
+
+    /// <summary>The state the viewer may read, redacted state events as redacted (the room_state rows keep the
+    /// unredacted event, which the authorization rules go on reading: see docs/api.md).</summary>
+    private static async Task<JsonArray> StateJsonAsync(RoomReader reader, Caller caller, string roomId, RoomViewer viewer, CancellationToken ct)
+    {
+        var state = await reader.StateAsync(roomId, viewer.StatePosition, ct);
+        return state.ToClientJson(await reader.AnnotationsAsync(caller, state, ct));
     }
 
     private static int ParseLimit(string value, int fallback) => value.Length == 0

@@ -1,4 +1,5 @@
 using Marten;
+using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Errors;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Guests;
@@ -96,6 +97,45 @@ public sealed class RoomReader(IQuerySession session)
             .Where(t => t.EventId.IsOneOf(own) && t.UserId == caller.UserId && t.DeviceId == caller.DeviceId)
             .ToListAsync(ct);
         return sent.Where(t => t.TxnId is not null).ToDictionary(t => t.EventId, t => t.TxnId!);
+    }
+
+    /// <summary>
+    /// What the reader adds to <paramref name="events"/>: the caller's device's <c>txnId</c>s and the redactions that
+    /// apply. One batched query (transactions and redactions by event ID, both indexed); a second, for the create and
+    /// power-levels rows of the rooms concerned, only when some event was redacted. Whether a redaction applies is
+    /// decided here, at read time (<see cref="Redaction.Applies"/>), with the room's current power levels.
+    /// </summary>
+    public async Task<EventAnnotations> AnnotationsAsync(Caller caller, IEnumerable<MatrixEvent> events, CancellationToken ct)
+    {
+        var list = events.ToList();
+        if (list.Count == 0) return EventAnnotations.None;
+        var ids = list.Select(e => e.EventId).Distinct().ToArray();
+        var own = list.Where(e => e.Sender == caller.UserId && !e.IsState).Select(e => e.EventId).Distinct().ToArray();
+        var batch = session.CreateBatchQuery();
+        var sentTask = own.Length == 0
+            ? Task.FromResult<IReadOnlyList<Rooms.SentTransaction>>([])
+            : batch.Query<Rooms.SentTransaction>().Where(t => t.EventId.IsOneOf(own) && t.UserId == caller.UserId && t.DeviceId == caller.DeviceId).ToList();
+        var redactionsTask = batch.Query<RoomRedaction>().Where(r => r.Redacts.IsOneOf(ids)).ToList();
+        await batch.Execute(ct);
+        var transactionIds = (await sentTask).Where(t => t.TxnId is not null).ToDictionary(t => t.EventId, t => t.TxnId!);
+        var redactions = (await redactionsTask).OrderBy(r => r.Position).ToLookup(r => r.Redacts);
+        if (redactions.Count == 0) return new EventAnnotations(transactionIds, new Dictionary<string, AppliedRedaction>());
+
+        var rooms = redactions.SelectMany(g => g).Select(r => r.RoomId).Distinct().ToArray();
+        var rows = (await session.LoadManyAsync<RoomStateEntry>(ct, rooms.SelectMany(room =>
+            new[] { RoomStateEntry.IdFor(room, EventAuth.CreateKey), RoomStateEntry.IdFor(room, EventAuth.PowerLevelsKey) }))).ToLookup(r => r.RoomId);
+        var rules = new Dictionary<string, (RoomVersion Version, PowerLevels Levels)>();
+        foreach (var room in rooms)
+            if (rows[room].FirstOrDefault(r => r.Type == EventTypes.Create)?.Event is { } create
+                && RoomVersion.Get(((CreateEvent)create).RoomVersion) is { } version)
+                rules[room] = (version, PowerLevels.Current(rows[room].FirstOrDefault(r => r.Type == EventTypes.PowerLevels)?.Event, create, version));
+
+        var applied = new Dictionary<string, AppliedRedaction>();
+        foreach (var ev in list)
+            if (rules.TryGetValue(ev.RoomId, out var rule)
+                && redactions[ev.EventId].FirstOrDefault(r => Redaction.Applies(ev, r.Event, rule.Levels, rule.Version)) is { } redaction)
+                applied[ev.EventId] = new AppliedRedaction(redaction.Event, rule.Version);
+        return new EventAnnotations(transactionIds, applied);
     }
 
     public async Task<MatrixEvent?> StateEventAsync(string roomId, StateKey key, long? position, CancellationToken ct)

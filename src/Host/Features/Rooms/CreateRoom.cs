@@ -34,6 +34,9 @@ public static class CreateRoomHandler
         foreach (var ev in events)
             if (Domain.Events.EventLimits.Check(ev) is { } tooLarge) return new CreateRoomResult(null, tooLarge);
         session.Events.StartStream(roomId, events.ToArray<object>());
+        // The alias in the room's creating transaction: a taken one (raced since the endpoint's check) fails both.
+        if (command.CanonicalAlias is { } alias)
+            session.Insert(new RoomDirectory.RoomAliasEntry { Id = alias, RoomId = roomId, Creator = command.Creator, CreatedAt = clock.GetCurrentInstant() });
         return new CreateRoomResult(roomId, null);
     }
 }
@@ -41,12 +44,14 @@ public static class CreateRoomHandler
 public static class CreateRoomEndpoint
 {
     public static void MapCreateRoom(this IEndpointRouteBuilder api) =>
-        api.MapPost("/createRoom", async (HttpContext http, Caller caller, IMessageBus bus, IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
+        api.MapPost("/createRoom", async (HttpContext http, Caller caller, IMessageBus bus, IQuerySession session, IOptions<MatrixRoomsOptions> options,
+            CancellationToken ct) =>
         {
             var body = await http.Request.ReadObjectAsync(ct);
+            var alias = await RoomDirectory.RoomAliasEndpoints.AliasForNewRoomAsync(session, body.OptionalString("room_alias_name"), options.Value.ServerName, ct);
             var invite3Pid = ThirdPartyInviteEndpoints.ParseInvite3Pid(http, body, caller.UserId);
             // The creator's join carries their display name, as a join through /join does (Features/Profile).
-            var profile = await http.RequestServices.GetRequiredService<IQuerySession>().LoadAsync<Profile.UserProfile>(caller.UserId, ct);
+            var profile = await session.LoadAsync<Profile.UserProfile>(caller.UserId, ct);
             var command = new CreateRoom
             {
                 Creator = caller.UserId,
@@ -61,8 +66,17 @@ public static class CreateRoomEndpoint
                 CreationContent = body.OptionalObject("creation_content"),
                 PowerLevelContentOverride = body.OptionalObject("power_level_content_override"),
                 InitialState = body.OptionalArray("initial_state")?.Select(ParseInitialState).ToList() ?? [],
+                CanonicalAlias = alias,
             };
-            var result = await bus.InvokeAsync<CreateRoomResult>(command, ct);
+            CreateRoomResult result;
+            try
+            {
+                result = await bus.InvokeAsync<CreateRoomResult>(command, ct);
+            }
+            catch (Exception e) when (alias is not null && RoomDirectory.RoomAliasEndpoints.IsTaken(e))
+            {
+                return MatrixHttp.Error(RoomDirectory.RoomAliasEndpoints.RoomInUse(alias));
+            }
             if (result.Error is null && await ThirdPartyInviteEndpoints.InviteAllAsync(bus, invite3Pid, result.RoomId!, ct) is { } failed)
                 return MatrixHttp.Error(failed);
             return result.Error is not null

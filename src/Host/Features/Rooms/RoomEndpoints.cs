@@ -28,7 +28,7 @@ public static class RoomEndpoints
         api.MapPost("/rooms/{roomId}/join", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
             Join(http, caller, roomId, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoom);
         api.MapPost("/join/{roomIdOrAlias}", (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
-            Join(http, caller, roomIdOrAlias, bus, ct, includeRoomId: true)).For(ClientEndpoint.JoinRoomByIdOrAlias);
+            JoinByIdOrAlias(http, caller, roomIdOrAlias, bus, ct)).For(ClientEndpoint.JoinRoomByIdOrAlias);
         api.MapPost("/rooms/{roomId}/leave", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
             Send(http, caller, roomId, bus, ct, body => new LeaveRoom { RoomId = roomId, Sender = caller.UserId, Reason = body.OptionalString("reason"), SenderIsGuest = caller.IsGuest })).For(ClientEndpoint.LeaveRoom);
         api.MapPost("/rooms/{roomId}/kick", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
@@ -40,9 +40,12 @@ public static class RoomEndpoints
         api.MapPost("/rooms/{roomId}/unban", (HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct) =>
             Send(http, caller, roomId, bus, ct, body => new UnbanUser
                 { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") })).For(ClientEndpoint.Unban);
-        api.MapPost("/knock/{roomIdOrAlias}", (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
-            Send(http, caller, roomIdOrAlias, bus, ct, body => new KnockRoom { RoomId = roomIdOrAlias, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason") },
-                includeRoomId: true)).For(ClientEndpoint.Knock);
+        api.MapPost("/knock/{roomIdOrAlias}", async (HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
+        {
+            var roomId = await RoomDirectory.RoomAliasEndpoints.ResolveAsync(http, roomIdOrAlias, ct);
+            return await Send(http, caller, roomId, bus, ct, body => new KnockRoom { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, Reason = body.OptionalString("reason") },
+                includeRoomId: true);
+        }).For(ClientEndpoint.Knock);
         api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, Caller caller, string roomId, string eventType, string stateKey,
             IMessageBus bus, CancellationToken ct) => SetState(http, caller, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState)
             .RequireRateLimiting(MatrixRateLimits.Send);
@@ -64,6 +67,10 @@ public static class RoomEndpoints
             if (ThirdPartyInviteEndpoints.IsThirdPartyForm(body)) return ThirdPartyInviteEndpoints.ParseInvite(http, roomId, caller.UserId, body);
             return new InviteUser { RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, UserId = TargetUser(body), Reason = body.OptionalString("reason") };
         });
+
+    /// <summary><c>POST /join/{roomIdOrAlias}</c>: an alias of this server is resolved, then joined as by ID.</summary>
+    private static async Task<IResult> JoinByIdOrAlias(HttpContext http, Caller caller, string roomIdOrAlias, IMessageBus bus, CancellationToken ct) =>
+        await Join(http, caller, await RoomDirectory.RoomAliasEndpoints.ResolveAsync(http, roomIdOrAlias, ct), bus, ct, includeRoomId: true);
 
     private static async Task<IResult> Join(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct, bool includeRoomId = false)
     {

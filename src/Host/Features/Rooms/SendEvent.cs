@@ -33,7 +33,7 @@ public sealed record SentTransaction
         return new SentTransaction
         {
             Id = key, EventId = eventId,
-            UserId = parts.Length == 5 ? parts[0] : null, DeviceId = parts.Length == 5 ? parts[1] : null, TxnId = parts.Length == 5 ? parts[4] : null,
+            UserId = parts.Length is 5 or 6 ? parts[0] : null, DeviceId = parts.Length is 5 or 6 ? parts[1] : null, TxnId = parts.Length is 5 or 6 ? parts[^1] : null,
         };
     }
 
@@ -43,6 +43,10 @@ public sealed record SentTransaction
     /// </summary>
     public static string KeyFor(string userId, string deviceId, string roomId, string eventType, string txnId) =>
         string.Join('/', new[] { userId, deviceId, roomId, eventType, txnId }.Select(Uri.EscapeDataString));
+
+    /// <summary>The scope of <c>PUT /rooms/{roomId}/redact/{eventId}/{txnId}</c>: six parts, so it never equals a send's five.</summary>
+    public static string KeyForRedaction(string userId, string deviceId, string roomId, string eventId, string txnId) =>
+        string.Join('/', new[] { userId, deviceId, roomId, "redact", eventId, txnId }.Select(Uri.EscapeDataString));
 }
 
 /// <summary>A send: the transaction is looked up under the room's lock (<see cref="RoomWriteMiddleware"/>), so two simultaneous

@@ -192,7 +192,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         var leave = new JsonObject();
         var hasNews = false;
         var lazyMembers = new Dictionary<string, HashSet<string>>();
-        var built = new List<(RoomPlan Plan, JsonObject Room, List<(long Position, MatrixEvent Event)> Timeline)>();
+        var built = new List<(RoomPlan Plan, JsonObject Room, List<(long Position, MatrixEvent Event)> Timeline, List<MatrixEvent> State)>();
         foreach (var plan in plans)
         {
             var roomId = plan.Member.RoomId;
@@ -231,11 +231,12 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
             {
                 ["timeline"] = new JsonObject
                 {
-                    ["events"] = WithoutRoomId(timeline.Select(e => e.Event)),
+                    // Filled below, once the page's annotations (transaction IDs, redactions) are loaded for every room at once.
+                    ["events"] = new JsonArray(),
                     ["limited"] = limited,
                     ["prev_batch"] = StreamToken.Format(prevBatch),
                 },
-                ["state"] = new JsonObject { ["events"] = WithoutRoomId(state) },
+                ["state"] = new JsonObject { ["events"] = new JsonArray() },
                 ["account_data"] = new JsonObject { ["events"] = AccountDataEvents(accountData.Where(a => a.RoomId == roomId), filter.RoomAccountData) },
             };
             if (plan.Joined)
@@ -249,7 +250,15 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                 || ((JsonArray)room["account_data"]!["events"]!).Count > 0 || (room["ephemeral"]?["events"] as JsonArray)?.Count > 0;
             if (!roomHasNews && since is not null) continue;
             hasNews |= roomHasNews;
-            built.Add((plan, room, timeline));
+            built.Add((plan, room, timeline, state));
+        }
+
+        // One query for all rooms: the caller's device's transaction IDs and the redactions that apply.
+        var annotations = await reader.AnnotationsAsync(caller, built.SelectMany(b => b.Timeline.Select(e => e.Event).Concat(b.State)), ct);
+        foreach (var (_, room, timeline, state) in built)
+        {
+            room["timeline"]!["events"] = WithoutRoomId(timeline.Select(e => e.Event), annotations);
+            room["state"]!["events"] = WithoutRoomId(state, annotations);
         }
 
         // Lazy-loaded members: the member events of the timelines' senders (and the user's own), one more round trip.
@@ -257,7 +266,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         {
             var ids = lazyMembers.SelectMany(p => p.Value.Select(u => RoomStateEntry.IdFor(p.Key, new StateKey(EventTypes.Member, u)))).ToArray();
             var found = (await session.LoadManyAsync<RoomStateEntry>(ct, ids)).ToLookup(e => e.RoomId);
-            foreach (var (plan, room, timeline) in built)
+            foreach (var (plan, room, timeline, _) in built)
             {
                 if (!lazyMembers.ContainsKey(plan.Member.RoomId)) continue;
                 var inTimeline = timeline.Select(e => e.Event.EventId).ToHashSet();
@@ -271,7 +280,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                     .Where(m => m.RoomId == plan.Member.RoomId && m.Membership == Memberships.Invite).CountAsync(ct);
             }
         }
-        foreach (var (plan, room, _) in built) (plan.Joined ? join : leave)[plan.Member.RoomId] = room;
+        foreach (var (plan, room, _, _) in built) (plan.Joined ? join : leave)[plan.Member.RoomId] = room;
 
         var invite = new JsonObject();
         foreach (var m in invites)
@@ -301,12 +310,13 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         return new SyncResponse(body, hasNews, wakeKeys);
     }
 
-    private static JsonArray WithoutRoomId(IEnumerable<MatrixEvent> events) => new(events.Select(e => (JsonNode)WithoutRoomId(e)).ToArray());
+    private static JsonArray WithoutRoomId(IEnumerable<MatrixEvent> events, EventAnnotations? annotations = null) =>
+        new(events.Select(e => (JsonNode)WithoutRoomId(e, annotations)).ToArray());
 
     /// <summary>Sync's events are <c>ClientEventWithoutRoomID</c>: the room is the key they sit under.</summary>
-    private static JsonObject WithoutRoomId(MatrixEvent e)
+    private static JsonObject WithoutRoomId(MatrixEvent e, EventAnnotations? annotations = null)
     {
-        var json = e.ToClientJson();
+        var json = e.ToClientJson(annotations);
         json.Remove("room_id");
         return json;
     }
