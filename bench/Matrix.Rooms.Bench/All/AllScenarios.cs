@@ -113,7 +113,7 @@ public static partial class AllScenarios
         s.AppendLine($"- date: {started:yyyy-MM-dd HH:mm} UTC, {elapsed.TotalMinutes:F1} minutes");
         s.AppendLine($"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain --untracked-files=no").Length > 0 ? " with uncommitted changes" : "")}");
         s.AppendLine($"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {MemoryGiB():F1} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        s.AppendLine($"- fsync: {(fsync is { } f ? $"{f.OpsPerSecond:N0} ops/s ({f.Method}, `pg_test_fsync -s 2`, on the data disk)" : "not measured (no pg_test_fsync found)")}");
+        s.AppendLine($"- fsync: {(fsync is { } f ? $"{f.OpsPerSecond:N0} ops/s ({f.Method}, `pg_test_fsync -s 1`, on the data disk)" : "not measured (no pg_test_fsync found)")}");
         s.AppendLine($"- load (`uptime`): before `{loadBefore}`, after `{loadAfter}`" +
                      (Environment.ProcessorCount <= 2 ? " — the machine is shared, so absolute rates move from run to run; the ratios are the figures to read" : ""));
         s.AppendLine($"- PostgreSQL: {server}; {string.Join(", ", settings.Select(p => $"`{p.Name}` = {p.Value}"))}");
@@ -185,7 +185,7 @@ public static partial class AllScenarios
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         try
         {
-            var output = Run(binary, $"-s 2 -f {file}");
+            var output = Run(binary, $"-s 1 -f {file}");
             var match = FdatasyncLine().Match(output);
             return match.Success ? (double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), "fdatasync, one 8 kB write") : null;
         }

@@ -35,7 +35,9 @@ public static class EndToEndScenarios
         await using var host = await BenchHost.StartAsync();
         var raw = await RawInsertRateAsync(host.ConnectionString, duration);
         Console.WriteLine($"raw PostgreSQL single-row durable inserts, {Senders} connections: {raw:N0} rows/s");
-        BenchMetrics.Record("pg_insert_tps_c4", raw, "rows/s", note: "single-row durable inserts, 4 connections: the baseline");
+        // The send run measures its own baseline; its name says so, so that one report holds both runs.
+        var baseline = kind == "send" ? "pg_insert_tps_c4_send_run" : "pg_insert_tps_c4";
+        BenchMetrics.Record(baseline, raw, "rows/s", note: "single-row durable inserts, 4 connections: the baseline of the run");
 
         const string owner = "@bench_owner:localhost";
         var rooms = new List<string>();
@@ -65,7 +67,7 @@ public static class EndToEndScenarios
         Console.WriteLine($"ratio commands / raw inserts: {commands / raw:F2} (target >= 0.35)");
         var name = kind == "send" ? "message" : "invite";
         BenchMetrics.Record($"{name}_tps_c4", commands, "commands/s", note: "IMessageBus, 4 senders on distinct rooms");
-        BenchMetrics.Record($"{name}_ratio_vs_pg", commands / raw, "x", Target.AtLeast(0.35), $"{name}_tps_c4 ÷ pg_insert_tps_c4");
+        BenchMetrics.Record($"{name}_ratio_vs_pg", commands / raw, "x", Target.AtLeast(0.35), $"{name}_tps_c4 ÷ {baseline}");
         if (!http || kind != "invite") return;
 
         var rps = await HttpInviteRateAsync(host, duration);
