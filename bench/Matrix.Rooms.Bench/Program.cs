@@ -3,6 +3,8 @@ using Matrix.Rooms.Bench.Scenarios;
 using Matrix.Rooms.Bench.Tooling;
 
 // dotnet run -c Release --project bench/Matrix.Rooms.Bench -- <scenario> [options]
+//   all [--quick]                   every scenario below in one run; metrics as `name: value unit` on stdout, the table
+//                                   into docs/benchmarks.md (MATRIX_ROOMS_BENCH_POSTGRES: use that server, not the embedded one)
 //   commands [seconds] [invite|send] end-to-end commands vs raw PostgreSQL inserts (brief: ratio >= 0.35)
 //   room-size [members] [invites]   median invite latency, 100,000-member vs 10-member room (brief: <= 1.5x)
 //   messages [events] [requests]    GET /messages?limit=100 latency over HTTP
@@ -12,6 +14,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
+//   startup [runs]                  the built Host: process start to the first 200 on /versions (Production)
 //   logins [seconds] [bounded|unbounded]  unrelated request latency while 16 clients log in (PBKDF2 600,000)
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
 var scenario = args.FirstOrDefault();
@@ -19,6 +22,11 @@ int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[ind
 
 switch (scenario)
 {
+    case "all":
+        return await Matrix.Rooms.Bench.All.AllScenarios.RunAsync(args.Contains("--quick"));
+    case "startup":
+        await StartupScenario.RunAsync(Arg(1, 5));
+        break;
     case "commands":
         await EndToEndScenarios.CommandsAsync(TimeSpan.FromSeconds(Arg(1, 15)), args.Length > 2 ? args[2] : "invite");
         break;

@@ -1,10 +1,8 @@
 using Matrix.Rooms.Host.Infrastructure;
-using Matrix.Rooms.Postgres;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Wolverine;
 
@@ -12,11 +10,11 @@ namespace Matrix.Rooms.Bench.Scenarios;
 
 /// <summary>
 /// A real Host (Kestrel on a free loopback port, Wolverine, Marten) on a fresh database of the embedded PostgreSQL
-/// cluster under <c>.data/postgres-bench</c>, with the server's default durability settings.
+/// cluster under <c>.data/postgres-bench</c> (or the configured server, <see cref="BenchCluster"/>), with the server's default durability settings.
 /// </summary>
 public sealed class BenchHost : IAsyncDisposable
 {
-    private BenchHost(WebApplication app, EmbeddedPostgres cluster, string connectionString)
+    private BenchHost(WebApplication app, BenchCluster cluster, string connectionString)
     {
         App = app;
         Cluster = cluster;
@@ -24,19 +22,14 @@ public sealed class BenchHost : IAsyncDisposable
     }
 
     public WebApplication App { get; }
-    public EmbeddedPostgres Cluster { get; }
+    public BenchCluster Cluster { get; }
     public string ConnectionString { get; }
     public string BaseUrl => App.Urls.First();
 
     /// <param name="configure">Settings over the bench defaults (e.g. real password hashing for the login scenario).</param>
     public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? configure = null)
     {
-        var root = RepositoryRoot();
-        var cluster = EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
-        {
-            DataDirectory = Path.Combine(root, ".data", "postgres-bench"),
-            ServerSettings = new Dictionary<string, string> { ["max_connections"] = "200" },
-        }, NullLogger.Instance);
+        var cluster = BenchCluster.StartOrAttach();
         var connectionString = cluster.CreateDatabase($"bench_{DateTime.UtcNow:yyyyMMddHHmmss}_{Random.Shared.Next(1000)}");
 
         var builder = WebApplication.CreateBuilder([]);

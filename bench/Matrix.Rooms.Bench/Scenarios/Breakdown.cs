@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Marten;
+using Matrix.Rooms.Bench.All;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure;
@@ -25,6 +26,7 @@ public static class Breakdown
         var sw = Stopwatch.StartNew();
         for (var i = 0; i < n; i++) await bus.InvokeAsync<RoomCommandResult>(Message(i));
         Console.WriteLine($"through IMessageBus: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");
+        BenchMetrics.Record("send_bus_ms_c1", sw.Elapsed.TotalMilliseconds / n, "ms", note: "one sender, message commands through IMessageBus");
 
         var store = host.App.Services.GetRequiredService<IDocumentStore>();
         var metrics = host.App.Services.GetRequiredService<MatrixRoomsMetrics>();
@@ -37,6 +39,7 @@ public static class Breakdown
             await session.SaveChangesAsync();
         }
         Console.WriteLine($"RoomWriter + SaveChanges without Wolverine: {sw.Elapsed.TotalMilliseconds / n:F3} ms/command");
+        BenchMetrics.Record("send_direct_ms_c1", sw.Elapsed.TotalMilliseconds / n, "ms", note: "the same write path without Wolverine (RoomWriter + SaveChanges)");
 
         sw.Restart();
         for (var i = 0; i < n; i++)
@@ -45,5 +48,6 @@ public static class Breakdown
             await RoomWriter.LoadAsync(session, roomId, [new Matrix.Rooms.Domain.Events.StateKey("m.room.create", "")], CancellationToken.None);
         }
         Console.WriteLine($"load only (batched head + state rows): {sw.Elapsed.TotalMilliseconds / n:F3} ms");
+        BenchMetrics.Record("room_load_ms", sw.Elapsed.TotalMilliseconds / n, "ms", note: "the batched read of the room head and state rows alone");
     }
 }

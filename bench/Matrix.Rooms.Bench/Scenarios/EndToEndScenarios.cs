@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Marten;
+using Matrix.Rooms.Bench.All;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
@@ -28,11 +29,15 @@ public static class EndToEndScenarios
     private const int Senders = 4;
 
     /// <param name="kind"><c>invite</c> (a member event: every membership projection moves) or <c>send</c> (a message).</param>
-    public static async Task CommandsAsync(TimeSpan duration, string kind = "invite")
+    /// <param name="http">Also the same invites over loopback HTTP (keep-alive), 4 concurrent clients.</param>
+    public static async Task CommandsAsync(TimeSpan duration, string kind = "invite", bool http = true)
     {
         await using var host = await BenchHost.StartAsync();
         var raw = await RawInsertRateAsync(host.ConnectionString, duration);
         Console.WriteLine($"raw PostgreSQL single-row durable inserts, {Senders} connections: {raw:N0} rows/s");
+        // The send run measures its own baseline; its name says so, so that one report holds both runs.
+        var baseline = kind == "send" ? "pg_insert_tps_c4_send_run" : "pg_insert_tps_c4";
+        BenchMetrics.Record(baseline, raw, "rows/s", note: "single-row durable inserts, 4 connections: the baseline of the run");
 
         const string owner = "@bench_owner:localhost";
         var rooms = new List<string>();
@@ -60,6 +65,45 @@ public static class EndToEndScenarios
         var commands = counts.Sum() / stopwatch.Elapsed.TotalSeconds;
         Console.WriteLine($"end-to-end {kind} commands, {Senders} concurrent senders on distinct rooms: {commands:N0} commands/s ({failures} refused)");
         Console.WriteLine($"ratio commands / raw inserts: {commands / raw:F2} (target >= 0.35)");
+        var name = kind == "send" ? "message" : "invite";
+        BenchMetrics.Record($"{name}_tps_c4", commands, "commands/s", note: "IMessageBus, 4 senders on distinct rooms");
+        BenchMetrics.Record($"{name}_ratio_vs_pg", commands / raw, "x", Target.AtLeast(0.35), $"{name}_tps_c4 ÷ {baseline}");
+        if (!http || kind != "invite") return;
+
+        var rps = await HttpInviteRateAsync(host, duration);
+        Console.WriteLine($"invites over loopback HTTP, {Senders} keep-alive clients on distinct rooms: {rps:N0} requests/s");
+        BenchMetrics.Record("http_invite_rps_c4", rps, "requests/s", note: "POST /invite over loopback HTTP, 4 keep-alive clients");
+        BenchMetrics.Record("http_ratio_vs_bus", rps / commands, "x", note: "http_invite_rps_c4 ÷ invite_tps_c4");
+    }
+
+    private static async Task<double> HttpInviteRateAsync(BenchHost host, TimeSpan duration)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(host.BaseUrl) };
+        var register = await PostJsonAsync(http, "/_matrix/client/v3/register", new JsonObject
+        {
+            ["username"] = "inviter" + Random.Shared.Next(1_000_000), ["password"] = "bench password", ["auth"] = new JsonObject { ["type"] = "m.login.dummy" },
+        });
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", register["access_token"]!.GetValue<string>());
+        var rooms = new List<string>();
+        for (var i = 0; i < Senders; i++)
+            rooms.Add((await PostJsonAsync(http, "/_matrix/client/v3/createRoom", new JsonObject()))["room_id"]!.GetValue<string>());
+        for (var i = 0; i < 20; i++) // warm-up: the HTTP pipeline's first requests
+            await PostJsonAsync(http, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(rooms[0])}/invite", new JsonObject { ["user_id"] = $"@warm{i}:localhost" });
+
+        var counts = new long[Senders];
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Senders).Select(async s =>
+        {
+            var url = $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(rooms[s])}/invite";
+            var n = 0L;
+            while (stopwatch.Elapsed < duration)
+            {
+                await PostJsonAsync(http, url, new JsonObject { ["user_id"] = $"@h{s}_{n}:localhost" });
+                n++;
+            }
+            counts[s] = n;
+        }));
+        return counts.Sum() / stopwatch.Elapsed.TotalSeconds;
     }
 
     private static async Task<double> RawInsertRateAsync(string connectionString, TimeSpan duration)
@@ -97,7 +141,7 @@ public static class EndToEndScenarios
         await using var host = await BenchHost.StartAsync();
         const string owner = "@bench_owner:localhost";
         var small = await PopulatedRoomAsync(host, owner, 10);
-        var big = await PopulatedRoomAsync(host, owner, bigRoomMembers);
+        var large = await PopulatedRoomAsync(host, owner, bigRoomMembers);
 
         // Alternate between the rooms so that background work (autovacuum, checkpoints) falls on both alike.
         var bus = host.NewBus();
@@ -106,7 +150,7 @@ public static class EndToEndScenarios
         for (var i = -20; i < invites; i++) // the first 20 rounds warm up
         {
             var s = await InviteLatencyAsync(bus, small, owner, $"@small{i}:localhost");
-            var b = await InviteLatencyAsync(bus, big, owner, $"@big{i}:localhost");
+            var b = await InviteLatencyAsync(bus, large, owner, $"@big{i}:localhost");
             if (i < 0) continue;
             smallSamples.Add(s);
             bigSamples.Add(b);
@@ -116,6 +160,10 @@ public static class EndToEndScenarios
         Console.WriteLine($"median invite latency, 10-member room: {smallMedian:F2} ms");
         Console.WriteLine($"median invite latency, {bigRoomMembers:N0}-member room: {bigMedian:F2} ms");
         Console.WriteLine($"ratio: {bigMedian / smallMedian:F2} (target <= 1.5)");
+        var big = bigRoomMembers % 1_000 == 0 ? $"{bigRoomMembers / 1_000}k" : $"{bigRoomMembers}";
+        BenchMetrics.Record("invite_p50_ms_room10", smallMedian, "ms", note: $"IMessageBus, one sender, {invites} invites alternating with the big room");
+        BenchMetrics.Record($"invite_p50_ms_room{big}", bigMedian, "ms", note: $"{bigRoomMembers:N0} joined members");
+        BenchMetrics.Record("room_size_ratio", bigMedian / smallMedian, "x", Target.AtMost(1.5), $"invite_p50_ms_room{big} ÷ invite_p50_ms_room10");
     }
 
     /// <summary>A public room with <paramref name="members"/> joined members, appended in batches through Marten (inline projections included).</summary>
@@ -198,6 +246,7 @@ public static class EndToEndScenarios
         samples.Sort();
         Console.WriteLine($"GET /messages?limit=100 over HTTP ({messages:N0}-event room, {requests} requests): " +
                           $"p50 {samples[samples.Count / 2]:F2} ms, p95 {samples[(int)(samples.Count * 0.95)]:F2} ms");
+        BenchMetrics.Record("messages_page_p50_ms", samples[samples.Count / 2], "ms", note: $"GET /messages?limit=100 over loopback HTTP, {messages:N0}-event room, {requests} requests");
     }
 
     private static async Task<JsonObject> PostJsonAsync(HttpClient http, string url, JsonObject body)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Matrix.Rooms.Bench.All;
 
 namespace Matrix.Rooms.Bench.Scenarios;
 
@@ -62,6 +63,11 @@ public static class LoginScenario
         Console.WriteLine($"  unrelated requests under load: {Summary(loaded)}");
         Console.WriteLine($"  logins answered 200:           {Summary(logins)}");
         Console.WriteLine($"  logins answered 429:           {refused}");
+        var idleP50 = idle.Order().ElementAt(idle.Count / 2);
+        var loadedP50 = loaded.Order().ElementAt(loaded.Count / 2);
+        BenchMetrics.Record($"login_storm_unrelated_p50_ms", loadedP50, "ms", note: $"whoami/versions while {loginClients} clients log in (PBKDF2 600,000, {mode})");
+        BenchMetrics.Record($"login_storm_ratio_vs_idle", loadedP50 / idleP50, "x", note: $"login_storm_unrelated_p50_ms ÷ the same requests idle ({idleP50:F1} ms)");
+        BenchMetrics.Record("logins_per_s", logins.Count / duration.TotalSeconds, "logins/s", note: $"{refused} answered 429");
     }
 
     /// <summary>Sequential unrelated requests for <paramref name="duration"/>: whoami and versions, alternating.</summary>

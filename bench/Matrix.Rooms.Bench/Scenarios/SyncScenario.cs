@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Matrix.Rooms.Bench.All;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Rooms;
 using Wolverine;
@@ -15,7 +16,7 @@ namespace Matrix.Rooms.Bench.Scenarios;
 /// </summary>
 public static class SyncScenario
 {
-    public static async Task RunAsync(int rooms, int events, int wakeups)
+    public static async Task RunAsync(int rooms, int events, int wakeups, int idleRooms = 1_000)
     {
         await using var host = await BenchHost.StartAsync();
         var bus = host.NewBus();
@@ -28,8 +29,10 @@ public static class SyncScenario
         if (rooms > 0) await InitialAndWakeUpAsync(host, bus, reader, writer, writerId, rooms, events, wakeups, roomIds);
 
         var small = await IncrementalAsync(host, bus, writer, writerId, 10);
-        var large = await IncrementalAsync(host, bus, writer, writerId, 1_000);
-        Console.WriteLine($"incremental sync, one changed room: 10 rooms p50 {small:F2} ms, 1,000 idle rooms p50 {large:F2} ms, ratio {large / small:F2}");
+        var large = await IncrementalAsync(host, bus, writer, writerId, idleRooms);
+        Console.WriteLine($"incremental sync, one changed room: 10 rooms p50 {small:F2} ms, {idleRooms:N0} idle rooms p50 {large:F2} ms, ratio {large / small:F2}");
+        BenchMetrics.Record($"sync_incremental_ratio_{idleRooms}rooms_vs_10", large / small, "x", Target.AtMost(1.5),
+            $"incremental sync p50, one changed room among {idleRooms:N0} vs 10 ({large:F2} vs {small:F2} ms)");
         _ = readerId;
     }
 
@@ -54,6 +57,7 @@ public static class SyncScenario
         }
         initial.RemoveRange(0, 5); // warm-up
         Console.WriteLine($"initial sync, {rooms} rooms x {events} events over HTTP: {Summary(initial, 0.95)}");
+        BenchMetrics.Record($"sync_initial_ms_{rooms}rooms", initial[initial.Count / 2], "ms", note: $"p50 of 20, {rooms} rooms × {events} events, over HTTP");
 
         var since = JsonNode.Parse(await reader.GetStringAsync("/_matrix/client/v3/sync"))!["next_batch"]!.GetValue<string>();
         var wake = new List<double>();
@@ -68,6 +72,7 @@ public static class SyncScenario
             since = body["next_batch"]!.GetValue<string>();
         }
         Console.WriteLine($"long-poll wake-up, send (append + commit) to answer, {wakeups} samples: {Summary(wake, 0.99)}");
+        BenchMetrics.Record("sync_wakeup_p50_ms", wake[wake.Count / 2], "ms", Target.Below(20), $"send (append + commit) to the long poll's answer, {wakeups} samples");
     }
 
     /// <summary>p50 of an incremental sync (timeout 0) of a user in <paramref name="rooms"/> rooms, one of which changed since the token.</summary>

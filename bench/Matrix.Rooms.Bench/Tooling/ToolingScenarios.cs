@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using JasperFx.Events;
 using Marten;
-using Matrix.Rooms.Postgres;
+using Matrix.Rooms.Bench.All;
 using Matrix.Rooms.Projections;
 using Matrix.Rooms.Projections.TimeTravel;
 using Matrix.Rooms.Tooling;
@@ -56,13 +57,19 @@ public static class ToolingScenarios
 
         // The rebuild runs in a process of its own, so the peak working set it reports is the rebuild's, not the seeding's.
         // Under `dotnet run` the process is the app host; under `dotnet Matrix.Rooms.Bench.dll` it is dotnet itself.
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
         start.ArgumentList.Add("rebuild-run");
         start.ArgumentList.Add(connection);
-        var child = Process.Start(start)!;
+        using var child = Process.Start(start)!;
+        var output = await child.StandardOutput.ReadToEndAsync();
         await child.WaitForExitAsync();
+        Console.Write(output);
         if (child.ExitCode != 0) throw new InvalidOperationException($"The rebuild process failed with exit code {child.ExitCode}");
+        var result = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+        var size = $"{seeded.Events:N0} events over {rooms:N0} rooms, every projection, sampled verification included";
+        BenchMetrics.Record("rebuild_events_per_s", double.Parse(result[1], CultureInfo.InvariantCulture), "events/s", Target.AtLeast(50_000), size);
+        BenchMetrics.Record("rebuild_peak_mb", double.Parse(result[2], CultureInfo.InvariantCulture), "MiB", Target.Below(1_024), "peak working set of the rebuild's own process");
     }
 
     /// <summary>The child process of <see cref="RebuildAsync"/>: rebuilds every projection with progress and reports.</summary>
@@ -79,6 +86,7 @@ public static class ToolingScenarios
                           $"GC heap after {GC.GetTotalMemory(false) / (1024.0 * 1024):N0} MiB");
         Console.WriteLine($"  verification: {result.Verification!.RoomsChecked} rooms, {result.Verification.DocumentsChecked:N0} documents, " +
                           $"{(result.Verification.Passed ? "all equal to live aggregation" : $"{result.Verification.Mismatches.Count} differences")}");
+        Console.WriteLine(FormattableString.Invariant($"RESULT {result.EventsPerSecond:F0} {result.PeakWorkingSetBytes / (1024.0 * 1024):F0}"));
         return result.Verification.Passed ? 0 : 1;
     }
 
@@ -96,7 +104,7 @@ public static class ToolingScenarios
         }
     }
 
-    private static async Task ImportOnAsync(EmbeddedPostgres cluster, string stamp, int events)
+    private static async Task ImportOnAsync(Scenarios.BenchCluster cluster, string stamp, int events)
     {
         var source = cluster.CreateDatabase($"bench_export_{stamp}");
         Console.WriteLine($"Seeding one room of {events:N0} events (and a 2,000-event warm-up room) through the bulk path ...");
@@ -118,6 +126,8 @@ public static class ToolingScenarios
         if (result.Failures.Count > 0) throw new InvalidOperationException(string.Join("; ", result.Failures));
         Console.WriteLine($"import of one room through Marten's bulk event insert, checked against the authorization rules, read models after its commit:");
         Console.WriteLine($"  {result.EventsImported:N0} events in {result.Elapsed.TotalSeconds:F2} s = {result.EventsPerSecond:N0} events/s (target >= 50,000)");
+        BenchMetrics.Record("import_events_per_s", result.EventsPerSecond, "events/s", Target.AtLeast(50_000),
+            $"one room of {result.EventsImported:N0} events, authorization checked, read models included");
 
         await using var eventsOnly = NewStore(cluster.CreateDatabase($"bench_import_events_{stamp}"));
         var copyOnly = new EventImporter(eventsOnly, NullLogger<EventImporter>.Instance);
@@ -127,6 +137,7 @@ public static class ToolingScenarios
         if (copied.Failures.Count > 0) throw new InvalidOperationException(string.Join("; ", copied.Failures));
         Console.WriteLine("import --defer-projections (checked against the authorization rules, events only through Marten's bulk event insert; read models by a rebuild later):");
         Console.WriteLine($"  {copied.EventsImported:N0} events in {copied.Elapsed.TotalSeconds:F2} s = {copied.EventsPerSecond:N0} events/s (target >= 50,000)");
+        BenchMetrics.Record("import_deferred_events_per_s", copied.EventsPerSecond, "events/s", note: "the same room, --defer-projections (events only)");
         File.Delete(bigFile);
         File.Delete(warmFile);
     }
@@ -200,14 +211,9 @@ public static class ToolingScenarios
     });
 
     /// <summary>The bench databases hold millions of rows; each scenario drops its own when it is done.</summary>
-    private static Task DropAsync(EmbeddedPostgres cluster, string database) => Task.Run(() => cluster.DropDatabase(database));
+    private static Task DropAsync(Scenarios.BenchCluster cluster, string database) => Task.Run(() => cluster.DropDatabase(database));
 
-    internal static EmbeddedPostgres StartCluster() =>
-        EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
-        {
-            DataDirectory = Path.Combine(Scenarios.BenchHost.RepositoryRoot(), ".data", "postgres-bench"),
-            ServerSettings = new Dictionary<string, string> { ["max_connections"] = "200" },
-        }, NullLogger.Instance);
+    internal static Scenarios.BenchCluster StartCluster() => Scenarios.BenchCluster.StartOrAttach();
 
     private sealed class Quiet : ITransferObserver
     {
