@@ -127,6 +127,8 @@ public sealed class OpenApiConformanceTests(HostFixture fixture, ITestOutputHelp
         (await fixture.JoinAsync(dave.Token, room)).Status.Should().Be(200);
         var message = await fixture.SendMessageAsync(alice.Token, room, "hello");
         await fixture.SendMessageAsync(bob.Token, room, "hi");
+        var toRedact = await fixture.SendMessageAsync(bob.Token, room, "oops");
+        var alias = $"#conf{Guid.NewGuid():N}"[..16] + ":localhost";
         var login = await fixture.PostOkAsync($"{V3}/login", new JsonObject
         {
             ["type"] = "m.login.password", ["identifier"] = new JsonObject { ["type"] = "m.id.user", ["user"] = carol.UserId }, ["password"] = "correct horse battery",
@@ -176,6 +178,13 @@ public sealed class OpenApiConformanceTests(HostFixture fixture, ITestOutputHelp
             new("PUT", $"{V3}/rooms/{{roomId}}/state/{{eventType}}", $"{r}/state/m.room.topic", 200, new JsonObject { ["topic"] = "t" }, a,
                 $"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}"),
             new("PUT", $"{V3}/rooms/{{roomId}}/send/{{eventType}}/{{txnId}}", $"{r}/send/m.room.message/{Guid.NewGuid():N}", 200, new JsonObject { ["msgtype"] = "m.text", ["body"] = "b" }, a),
+            new("PUT", $"{V3}/rooms/{{roomId}}/redact/{{eventId}}/{{txnId}}", $"{r}/redact/{E(toRedact)}/{Guid.NewGuid():N}", 200, new JsonObject { ["reason"] = "typo" }, bob.Token),
+            new("PUT", $"{V3}/directory/room/{{roomAlias}}", $"{V3}/directory/room/{E(alias)}", 200, new JsonObject { ["room_id"] = room }, a),
+            new("PUT", $"{V3}/directory/room/{{roomAlias}}", $"{V3}/directory/room/{E(alias)}", 409, new JsonObject { ["room_id"] = room }, a),
+            new("GET", $"{V3}/directory/room/{{roomAlias}}", $"{V3}/directory/room/{E(alias)}", 200),
+            new("GET", $"{V3}/directory/room/{{roomAlias}}", $"{V3}/directory/room/{E("#nosuchalias:localhost")}", 404),
+            new("GET", $"{V3}/rooms/{{roomId}}/aliases", $"{r}/aliases", 200, Token: a),
+            new("DELETE", $"{V3}/directory/room/{{roomAlias}}", $"{V3}/directory/room/{E(alias)}", 200, Token: a),
             new("GET", $"{V3}/rooms/{{roomId}}/joined_members", $"{r}/joined_members", 200, Token: a),
             new("GET", $"{V3}/rooms/{{roomId}}/joined_members", $"{V3}/rooms/{E(privateRoom)}/joined_members", 403, Token: bob.Token),
             new("GET", $"{V3}/rooms/{{roomId}}/messages", $"{r}/messages?dir=b&limit=5", 200, Token: a),
