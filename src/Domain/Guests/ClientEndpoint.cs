@@ -136,6 +136,10 @@ public enum ClientEndpoint : byte
     DeleteRoomAlias,
     /// <summary><c>GET /rooms/{roomId}/aliases</c></summary>
     GetRoomAliases,
+    /// <summary><c>POST /publicRooms</c></summary>
+    QueryPublicRooms,
+    /// <summary><c>PUT /directory/list/room/{roomId}</c></summary>
+    SetRoomDirectoryVisibility,
 }
 
 /// <summary>Which part of the spec's guest list (if any) an endpoint belongs to.</summary>

@@ -182,6 +182,8 @@ public static class GuestPolicy
         ClientEndpoint.SetRoomAlias => "PUT /directory/room/{roomAlias}",
         ClientEndpoint.DeleteRoomAlias => "DELETE /directory/room/{roomAlias}",
         ClientEndpoint.GetRoomAliases => "GET /rooms/{roomId}/aliases",
+        ClientEndpoint.QueryPublicRooms => "POST /publicRooms",
+        ClientEndpoint.SetRoomDirectoryVisibility => "PUT /directory/list/room/{roomId}",
         _ => endpoint.ToString(),
     };
 

@@ -91,6 +91,7 @@ public static class HostRegistration
                 options.Schema.For<AccessTokenRecord>().Index(x => x.UserId);
                 options.Schema.For<SentTransaction>().Index(x => x.EventId);
                 options.Schema.For<RoomAliasEntry>().Index(x => x.RoomId);
+                options.Schema.For<PublishedRoom>();
                 options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
                 return options;
             })
@@ -151,6 +152,7 @@ public static class HostRegistration
             api.MapSendEvent();
             api.MapRedact();
             api.MapRoomAliases();
+            api.MapPublicRooms();
             api.MapRoomReads();
             api.MapCapabilities();
             api.MapJoinedRooms();

@@ -19,7 +19,8 @@ public sealed class AccessControlTests(SecurityFixture host)
     /// <summary>Client endpoints that take no access token at all: there is no guest to refuse.</summary>
     private static readonly string[] TokenlessClientRoutes =
         ["/_matrix/client/versions", "/register", "/register/available", "/login",
-            "/profile/{userId}", "/profile/{userId}/displayname", "/profile/{userId}/avatar_url", "/directory/room/{roomAlias}"];
+            "/profile/{userId}", "/profile/{userId}/displayname", "/profile/{userId}/avatar_url", "/directory/room/{roomAlias}",
+            "/publicRooms", "/directory/list/room/{roomId}"];
 
     [Fact]
     public async Task A_guest_token_is_refused_on_every_endpoint_outside_the_guest_list_and_changes_nothing()

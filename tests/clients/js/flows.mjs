@@ -210,6 +210,12 @@ const { room_id: lobby } = await step("alice creates a world-readable room witho
   ],
 }));
 await step("alice says hello in the lobby", () => alice.sendTextMessage(lobby, "welcome, readers"));
+await step("alice publishes the lobby; the public room directory lists it", async () => {
+  await alice.setRoomDirectoryVisibility(lobby, "public");
+  const found = await alice.publicRooms({ limit: 10, filter: { generic_search_term: "Lobby" } });
+  assert(found.chunk.some((r) => r.room_id === lobby && r.world_readable === true && r.num_joined_members === 1),
+    `publicRooms lists the lobby, got ${JSON.stringify(found.chunk)}`);
+});
 const guestAccount = await step("a guest registers", () => createClient({ baseUrl: HS }).registerGuest());
 const guest = createClient({ baseUrl: HS, userId: guestAccount.user_id, accessToken: guestAccount.access_token, deviceId: guestAccount.device_id });
 guest.setGuest(true);

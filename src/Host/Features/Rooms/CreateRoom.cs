@@ -37,6 +37,9 @@ public static class CreateRoomHandler
         // The alias in the room's creating transaction: a taken one (raced since the endpoint's check) fails both.
         if (command.CanonicalAlias is { } alias)
             session.Insert(new RoomDirectory.RoomAliasEntry { Id = alias, RoomId = roomId, Creator = command.Creator, CreatedAt = clock.GetCurrentInstant() });
+        // Spec: visibility "public" — "the room will be shown in the published room directory".
+        if (command.Visibility == "public")
+            session.Store(new RoomDirectory.PublishedRoom { Id = roomId, PublishedBy = command.Creator, PublishedAt = clock.GetCurrentInstant() });
         return new CreateRoomResult(roomId, null);
     }
 }
