@@ -59,7 +59,16 @@ public static class Redaction
     /// </summary>
     public static bool Applies(MatrixEvent original, MatrixEvent redaction, PowerLevels levels, RoomVersion version) =>
         redaction.Type == EventTypes.Redaction && redaction.RoomId == original.RoomId && TargetOf(redaction, version) == original.EventId
-        && (redaction.Sender == original.Sender || levels.UserLevel(redaction.Sender) >= levels.Redact);
+        && MayRedact(redaction.Sender, original.Sender, levels);
+
+    /// <summary>
+    /// Spec client-server "Redactions": "Any user with a power level greater than or equal to the <c>m.room.redaction</c>
+    /// event power level may send redaction events in the room. If the user's power level is also greater than or equal
+    /// to the <c>redact</c> power level of the room, the user may redact events sent by other users." Their own events
+    /// anyone may redact. The one rule both the send (<c>403</c>, as Synapse) and the read (<see cref="Applies"/>) use.
+    /// </summary>
+    public static bool MayRedact(string redactionSender, string originalSender, PowerLevels levels) =>
+        redactionSender == originalSender || levels.UserLevel(redactionSender) >= levels.Redact;
 
     /// <summary>"The content object must also be stripped of all keys, unless it is one of the following event types".</summary>
     public static JsonObject RedactContent(string? type, JsonObject content, RoomVersion version)

@@ -85,8 +85,18 @@ public sealed class RedactionTests(HostFixture host)
         var alices = await host.SendMessageAsync(aliceToken, roomId, "alice's words");
         var bobs = await host.SendMessageAsync(bobToken, roomId, "bob's words");
 
-        // Bob (level 0, redact needs 50) may send the redaction (the auth rules allow it from v3), but it does not apply.
-        await RedactOk(bobToken, roomId, alices, "b1");
+        // Bob (level 0, redact needs 50) may not redact Alice's event: refused before it is sent (as Synapse), nothing stored.
+        var before = await host.StreamVersionAsync(roomId);
+        var (refused, refusal) = await host.SendAsync(HttpMethod.Put,
+            $"/_matrix/client/v3/rooms/{HostFixture.Room(roomId)}/redact/{Uri.EscapeDataString(alices)}/b1", "{}", bobToken);
+        (refused, refusal["errcode"]!.GetValue<string>()).Should().Be((403, "M_FORBIDDEN"));
+        (await host.StreamVersionAsync(roomId)).Should().Be(before);
+        var (missing, _) = await host.SendAsync(HttpMethod.Put,
+            $"/_matrix/client/v3/rooms/{HostFixture.Room(roomId)}/redact/{Uri.EscapeDataString("$nosuchevent")}/b2", "{}", bobToken);
+        missing.Should().Be(404, "below the redact level the event must exist and be one's own");
+        // Bob may redact his own.
+        var bobsOwn = await host.SendMessageAsync(bobToken, roomId, "bob's typo");
+        await RedactOk(bobToken, roomId, bobsOwn, "b3");
         // Alice (the creator, 100) may redact Bob's.
         await RedactOk(aliceToken, roomId, bobs, "a1");
 
@@ -97,6 +107,36 @@ public sealed class RedactionTests(HostFixture host)
         var bobsServed = messages.Single(e => e["event_id"]!.GetValue<string>() == bobs);
         bobsServed["content"]!.AsObject().Should().BeEmpty();
         bobsServed["unsigned"]!["redacted_because"]!["sender"]!.GetValue<string>().Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task A_redacted_state_event_is_served_redacted_by_the_state_reads()
+    {
+        var (_, aliceToken) = await host.RegisterAsync();
+        var (bob, bobToken) = await host.RegisterAsync();
+        var roomId = await host.CreateRoomAsync(aliceToken, new JsonObject { ["preset"] = "public_chat" });
+        (await host.JoinAsync(bobToken, roomId)).Status.Should().Be(200);
+        var topic = await host.SetStateAsync(aliceToken, roomId, EventTypes.Topic, new JsonObject { ["topic"] = "secret plans" });
+        var bobsJoin = await host.SetStateAsync(bobToken, roomId, EventTypes.Member, new JsonObject { ["membership"] = "join", ["displayname"] = "Bobby" }, bob);
+        await RedactOk(aliceToken, roomId, topic, "t1");
+        await RedactOk(aliceToken, roomId, bobsJoin, "t2");
+        var room = $"/_matrix/client/v3/rooms/{HostFixture.Room(roomId)}";
+
+        var (status, content) = await host.GetAsync($"{room}/state/{EventTypes.Topic}/", aliceToken);
+        (status, content.Count).Should().Be((200, 0), "m.room.topic keeps no content key when redacted");
+        var (_, asEvent) = await host.GetAsync($"{room}/state/{EventTypes.Topic}/?format=event", aliceToken);
+        asEvent["content"]!.AsObject().Should().BeEmpty();
+        asEvent["unsigned"]!["redacted_because"].Should().NotBeNull();
+
+        var (_, text, _) = await host.SendRawAsync("GET", $"{room}/state", null, bobToken);
+        var state = JsonNode.Parse(text)!.AsArray();
+        state.Single(e => e!["type"]!.GetValue<string>() == EventTypes.Topic)!["content"]!.AsObject().Should().BeEmpty();
+
+        var (_, members) = await host.GetAsync($"{room}/members", bobToken);
+        var bobsMember = members["chunk"]!.AsArray().Single(e => e!["state_key"]!.GetValue<string>() == bob)!;
+        bobsMember["content"]!.AsObject().Select(p => p.Key).Should().Equal("membership");
+        var (_, bobsState) = await host.GetAsync($"{room}/state/{EventTypes.Member}/{Uri.EscapeDataString(bob)}", bobToken);
+        bobsState.Select(p => p.Key).Should().Equal(["membership"], "a redacted member event keeps only membership");
     }
 
     [Fact]

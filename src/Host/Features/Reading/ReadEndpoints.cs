@@ -151,8 +151,8 @@ public static class ReadEndpoints
     private static async Task<JsonArray> SenderMembersAsync(RoomReader reader, RoomViewer viewer, IEnumerable<MatrixEvent> events, CancellationToken ct)
     {
         var senders = events.Select(e => e.Sender).ToHashSet(StringComparer.Ordinal);
-        var state = await reader.StateAsync(viewer.RoomId, viewer.StatePosition, ct);
-        return state.OfType<MemberEvent>().Where(m => senders.Contains(m.StateKey!)).ToClientJson();
+        var members = (await reader.StateAsync(viewer.RoomId, viewer.StatePosition, ct)).OfType<MemberEvent>().Where(m => senders.Contains(m.StateKey!)).ToList();
+        return members.ToClientJson(await reader.AnnotationsAsync(viewer.Caller, members, ct));
     }
 
     private static async Task<IResult> State(Caller caller, string roomId, RoomReader reader, CancellationToken ct)
@@ -166,13 +166,15 @@ public static class ReadEndpoints
     {
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var ev = await reader.StateEventAsync(roomId, new StateKey(eventType, stateKey), viewer.StatePosition, ct);
-        return ev is null
-            ? MatrixHttp.Error(MatrixError.NotFound($"No {eventType} state with key '{stateKey}' in the room"))
-            // format=event (v1.16): the whole event, as the other reads give it; else (format=content) the content.
-            : http.Request.Query["format"].ToString() switch
+        if (ev is null) return MatrixHttp.Error(MatrixError.NotFound($"No {eventType} state with key '{stateKey}' in the room"));
+        // A redacted state event is served redacted, its content too (the room_state row keeps the event as sent).
+        var annotations = await reader.AnnotationsAsync(caller, [ev], ct);
+        var content = annotations.Redactions.TryGetValue(ev.EventId, out var applied) ? Redaction.Redact(ev, applied.Version).Content : ev.Content;
+        // format=event (v1.16): the whole event, as the other reads give it; else (format=content) the content.
+        return http.Request.Query["format"].ToString() switch
             {
-                "" or "content" => MatrixHttp.Ok(ev.Content.DeepClone()),
-                "event" => MatrixHttp.Ok(ev.ToClientJson()),
+                "" or "content" => MatrixHttp.Ok(content.DeepClone()),
+                "event" => MatrixHttp.Ok(ev.ToClientJson(annotations)),
                 var f => throw new MatrixException(MatrixError.InvalidParam($"format must be 'content' or 'event', not '{f}'")),
             };
     }
@@ -192,7 +194,8 @@ public static class ReadEndpoints
                 (0, _) => m.Membership != notMembership,
                 _ => m.Membership == membership || m.Membership != notMembership,
             });
-        return MatrixHttp.Ok(new JsonObject { ["chunk"] = members.ToClientJson() });
+        var chunk = members.ToList();
+        return MatrixHttp.Ok(new JsonObject { ["chunk"] = chunk.ToClientJson(await reader.AnnotationsAsync(caller, chunk, ct)) });
     }
 
     private static async Task<IResult> InitialSync(HttpContext http, Caller caller, string roomId, RoomReader reader, CancellationToken ct)

@@ -266,13 +266,14 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         {
             var ids = lazyMembers.SelectMany(p => p.Value.Select(u => RoomStateEntry.IdFor(p.Key, new StateKey(EventTypes.Member, u)))).ToArray();
             var found = (await session.LoadManyAsync<RoomStateEntry>(ct, ids)).ToLookup(e => e.RoomId);
+            var memberAnnotations = await reader.AnnotationsAsync(caller, found.SelectMany(g => g.Select(r => r.Event)), ct);
             foreach (var (plan, room, timeline, _) in built)
             {
                 if (!lazyMembers.ContainsKey(plan.Member.RoomId)) continue;
                 var inTimeline = timeline.Select(e => e.Event.EventId).ToHashSet();
                 var stateEvents = (JsonArray)room["state"]!["events"]!;
                 foreach (var member in found[plan.Member.RoomId].Select(r => r.Event).Where(e => !inTimeline.Contains(e.EventId) && filter.State.Allows(e)))
-                    stateEvents.Add(WithoutRoomId(member));
+                    stateEvents.Add(WithoutRoomId(member, memberAnnotations));
                 var summary = (JsonObject)room["summary"]!;
                 var counts = await session.Query<RoomMember>().Where(m => m.RoomId == plan.Member.RoomId && m.Membership == Memberships.Join).CountAsync(ct);
                 summary["m.joined_member_count"] = counts;
