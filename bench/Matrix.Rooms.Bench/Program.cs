@@ -14,6 +14,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
+//   sync-lazy [members]             initial sync with lazy-loaded members, 100,000-member room / 10-member room (brief: <= 1.5x)
 //   startup [runs]                  the built Host: process start to the first 200 on /versions (Production)
 //   logins [seconds] [bounded|unbounded]  unrelated request latency while 16 clients log in (PBKDF2 600,000)
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
@@ -54,6 +55,9 @@ switch (scenario)
         break;
     case "sync":
         await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200));
+        break;
+    case "sync-lazy":
+        await SyncScenario.LazyMembersAsync(Arg(1, 100_000));
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");

@@ -39,8 +39,14 @@ public static class MatrixRoomsStore
         foreach (var (clr, name) in MatrixEvent.StoredTypes)
             options.Events.MapEventType(clr, name);
 
-        options.Schema.For<RoomStateEntry>().Index(x => x.RoomId);
-        options.Schema.For<RoomMember>().Index(x => x.RoomId).Index(x => x.UserId);
+        // (room, type): a room's state without its member rows (sync's lazy-loaded members) reads two index ranges,
+        // not every member of a large room.
+        options.Schema.For<RoomStateEntry>().Index(x => x.RoomId).Index(x => new { x.RoomId, x.Type });
+        // Room and membership as columns of their own (Marten duplicated fields) with an index on both: counting a
+        // room's joined members (sync's summary, the public room directory) is an index-only scan, not a visit of
+        // every member's row.
+        options.Schema.For<RoomMember>().Duplicate(x => x.RoomId).Duplicate(x => x.Membership)
+            .Index(x => new { x.RoomId, x.Membership }).Index(x => x.UserId);
         options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();

@@ -2,9 +2,13 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Marten;
 using Matrix.Rooms.Bench.All;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Host.Features.Rooms;
+using Matrix.Rooms.Tooling.Seeding;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Wolverine;
 
 namespace Matrix.Rooms.Bench.Scenarios;
@@ -73,6 +77,79 @@ public static class SyncScenario
         }
         Console.WriteLine($"long-poll wake-up, send (append + commit) to answer, {wakeups} samples: {Summary(wake, 0.99)}");
         BenchMetrics.Record("sync_wakeup_p50_ms", wake[wake.Count / 2], "ms", Target.Below(20), $"send (append + commit) to the long poll's answer, {wakeups} samples");
+    }
+
+    /// <summary>
+    /// <c>sync-lazy [members]</c> (issue 10, item 5): an initial <c>/sync</c> with <c>lazy_load_members</c> of a user
+    /// whose one room has <paramref name="bigRoomMembers"/> members, ÷ the same for a 10-member room (p50 ratio, target
+    /// ≤ 1.5). Both rooms are seeded by the tooling's bulk seeding (<c>seed --bulk</c>'s path: events and read models
+    /// written in bulk, no commands); the syncing user is then invited by the room's creator and joins over HTTP, so
+    /// the timeline's last events are theirs.
+    /// </summary>
+    public static async Task LazyMembersAsync(int bigRoomMembers)
+    {
+        await using var host = await BenchHost.StartAsync();
+        var bus = host.NewBus();
+        var small = await SeededRoomMemberAsync(host, bus, 10, seed: 10);
+        var stopwatch = Stopwatch.StartNew();
+        var large = await SeededRoomMemberAsync(host, bus, bigRoomMembers, seed: 11);
+        Console.WriteLine($"seeded and joined a {bigRoomMembers:N0}-member room in {stopwatch.Elapsed.TotalSeconds:F1} s");
+
+        const string filter = """{"room":{"state":{"lazy_load_members":true},"timeline":{"limit":20}}}""";
+        var url = "/_matrix/client/v3/sync?filter=" + Uri.EscapeDataString(filter);
+        var smallSamples = new List<double>();
+        var bigSamples = new List<double>();
+        for (var i = -10; i < 50; i++) // alternating, the first 10 rounds warm up
+        {
+            var s = await TimedSyncAsync(small.Client, url, small.RoomId);
+            var b = await TimedSyncAsync(large.Client, url, large.RoomId);
+            if (i < 0) continue;
+            smallSamples.Add(s);
+            bigSamples.Add(b);
+        }
+        smallSamples.Sort();
+        bigSamples.Sort();
+        var (smallMedian, bigMedian) = (smallSamples[smallSamples.Count / 2], bigSamples[bigSamples.Count / 2]);
+        var big = bigRoomMembers % 1_000 == 0 ? $"{bigRoomMembers / 1_000}k" : $"{bigRoomMembers}";
+        Console.WriteLine($"initial sync, lazy-loaded members: 10-member room p50 {smallMedian:F2} ms, {bigRoomMembers:N0}-member room p50 {bigMedian:F2} ms, ratio {bigMedian / smallMedian:F2}");
+        BenchMetrics.Record($"sync_lazy_ratio_{big}_vs_10", bigMedian / smallMedian, "x", Target.AtMost(1.5),
+            $"initial sync p50 with lazy_load_members, one room of {bigRoomMembers:N0} vs 10 members ({bigMedian:F2} vs {smallMedian:F2} ms), over HTTP");
+        small.Client.Dispose();
+        large.Client.Dispose();
+    }
+
+    private static async Task<double> TimedSyncAsync(HttpClient client, string url, string roomId)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var body = JsonNode.Parse(await client.GetStringAsync(url))!;
+        var elapsed = stopwatch.Elapsed.TotalMilliseconds;
+        if (body["rooms"]?["join"]?[roomId] is null) throw new InvalidOperationException($"expected {roomId} in the sync");
+        return elapsed;
+    }
+
+    /// <summary>One room seeded in bulk with <paramref name="members"/> members, and a new account invited by its creator and joined.</summary>
+    private static async Task<(HttpClient Client, string RoomId)> SeededRoomMemberAsync(BenchHost host, IMessageBus bus, int members, int seed)
+    {
+        var store = host.App.Services.GetRequiredService<IDocumentStore>();
+        var seeded = await new RoomSeeder(store, new ServiceCollection().BuildServiceProvider(), NullLogger<RoomSeeder>.Instance)
+            .SeedAsync(new SeedOptions { Rooms = 1, Members = members, Events = 2 * members + 40, Seed = seed }, bulk: true, new NoProgress(), CancellationToken.None);
+        var roomId = seeded.RoomIds[0];
+        string creator;
+        await using (var query = store.QuerySession())
+            creator = (await query.LoadAsync<Projections.Documents.RoomStateEntry>(Projections.Documents.RoomStateEntry.IdFor(roomId, "m.room.create", "")))!.Event.Sender;
+        var client = await ClientAsync(host);
+        var userId = await UserIdAsync(client);
+        var invited = await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = creator, UserId = userId });
+        if (invited.Error is { } error) throw new InvalidOperationException($"invite into the seeded room: {error.ErrCode} {error.Error}");
+        await PostJsonAsync(client, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/join", new JsonObject());
+        return (client, roomId);
+    }
+
+    private sealed class NoProgress : Matrix.Rooms.Tooling.Transfer.ITransferObserver
+    {
+        public void Started(long totalEvents, int rooms) { }
+        public void Advance(long events) { }
+        public void Note(string message) { }
     }
 
     /// <summary>p50 of an incremental sync (timeout 0) of a user in <paramref name="rooms"/> rooms, one of which changed since the token.</summary>

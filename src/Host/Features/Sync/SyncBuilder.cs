@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using JasperFx.Events;
 using Marten;
+using Marten.Linq.MatchesSql;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Guests;
 using Matrix.Rooms.Domain.Visibility;
@@ -178,7 +179,10 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
             if (!plan.Joined) continue;
             if (plan.FullState)
                 stateRows[roomId] = lazy
-                    ? batch.Query<RoomStateEntry>().Where(e => e.RoomId == roomId && e.Type != EventTypes.Member).ToList()
+                    // type < or > m.room.member rather than !=: two ranges of the (room, type) index, so a room's
+                    // 100,000 member rows are not read to be thrown away.
+                    ? batch.Query<RoomStateEntry>().Where(e => e.RoomId == roomId
+                        && e.MatchesSql("(d.data ->> 'type' < ? or d.data ->> 'type' > ?)", EventTypes.Member, EventTypes.Member)).ToList()
                     : batch.Query<RoomStateEntry>().Where(e => e.RoomId == roomId).ToList();
             else if (plan.Incremental)
             {
@@ -265,7 +269,14 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         if (lazyMembers.Count > 0)
         {
             var ids = lazyMembers.SelectMany(p => p.Value.Select(u => RoomStateEntry.IdFor(p.Key, new StateKey(EventTypes.Member, u)))).ToArray();
-            var found = (await session.LoadManyAsync<RoomStateEntry>(ct, ids)).ToLookup(e => e.RoomId);
+            // The member rows and every room's joined / invited counts in one round trip.
+            var countBatch = session.CreateBatchQuery();
+            var foundTask = countBatch.LoadMany<RoomStateEntry>().ById(ids);
+            var countTasks = lazyMembers.Keys.ToDictionary(r => r, r => (
+                Joined: countBatch.Query<RoomMember>().Where(m => m.RoomId == r && m.Membership == Memberships.Join).Count(),
+                Invited: countBatch.Query<RoomMember>().Where(m => m.RoomId == r && m.Membership == Memberships.Invite).Count()));
+            await countBatch.Execute(ct);
+            var found = (await foundTask).ToLookup(e => e.RoomId);
             var memberAnnotations = await reader.AnnotationsAsync(caller, found.SelectMany(g => g.Select(r => r.Event)), ct);
             foreach (var (plan, room, timeline, _) in built)
             {
@@ -275,10 +286,9 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                 foreach (var member in found[plan.Member.RoomId].Select(r => r.Event).Where(e => !inTimeline.Contains(e.EventId) && filter.State.Allows(e)))
                     stateEvents.Add(WithoutRoomId(member, memberAnnotations));
                 var summary = (JsonObject)room["summary"]!;
-                var counts = await session.Query<RoomMember>().Where(m => m.RoomId == plan.Member.RoomId && m.Membership == Memberships.Join).CountAsync(ct);
-                summary["m.joined_member_count"] = counts;
-                summary["m.invited_member_count"] = await session.Query<RoomMember>()
-                    .Where(m => m.RoomId == plan.Member.RoomId && m.Membership == Memberships.Invite).CountAsync(ct);
+                var (joined, invited) = countTasks[plan.Member.RoomId];
+                summary["m.joined_member_count"] = await joined;
+                summary["m.invited_member_count"] = await invited;
             }
         }
         foreach (var (plan, room, _, _) in built) (plan.Joined ? join : leave)[plan.Member.RoomId] = room;
