@@ -38,6 +38,18 @@ public static class Pdu
     public static IReadOnlyList<MatrixEvent> AuthEventsFor(MatrixEvent ev, IAuthState state, RoomVersion version) =>
         EventAuth.SelectAuthEvents(ev, version).Select(state.Get).OfType<MatrixEvent>().ToList();
 
+    /// <summary><c>auth_events</c> as <paramref name="version"/> writes them: event IDs from v3; <c>[event_id, {"sha256": reference hash}]</c> pairs in v1–v2.</summary>
+    public static JsonArray AuthEventsJson(IReadOnlyList<MatrixEvent> authEvents, RoomVersion version)
+    {
+        var auth = new JsonArray();
+        foreach (var authEvent in authEvents)
+            auth.Add(version.EventIdsHaveDomain
+                ? new JsonArray(authEvent.EventId,
+                    new JsonObject { ["sha256"] = UnpaddedBase64.Encode(EventHashes.ReferenceHash(Of(authEvent, version), version)) })
+                : JsonValue.Create(authEvent.EventId));
+        return auth;
+    }
+
     /// <summary>
     /// <paramref name="ev"/> completed as a PDU of <paramref name="version"/>: <c>auth_events</c> (event IDs from v3;
     /// <c>[event_id, {"sha256": reference hash}]</c> pairs in v1–v2), <c>depth</c>, <c>prev_events</c> (<c>[]</c> when
@@ -48,13 +60,7 @@ public static class Pdu
     public static MatrixEvent Complete(MatrixEvent ev, RoomVersion version, IReadOnlyList<MatrixEvent> authEvents, long depth)
     {
         var json = ev.ToJson();
-        var auth = new JsonArray();
-        foreach (var authEvent in authEvents)
-            auth.Add(version.EventIdsHaveDomain
-                ? new JsonArray(authEvent.EventId,
-                    new JsonObject { ["sha256"] = UnpaddedBase64.Encode(EventHashes.ReferenceHash(Of(authEvent, version), version)) })
-                : JsonValue.Create(authEvent.EventId));
-        json["auth_events"] = auth;
+        json["auth_events"] = AuthEventsJson(authEvents, version);
         json["depth"] = depth;
         json["prev_events"] ??= new JsonArray();
         var hashed = EventHashes.WithContentHash(Normalise(json, version));

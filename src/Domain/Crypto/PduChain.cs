@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using Matrix.Rooms.Domain.Authorization;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
@@ -35,13 +37,38 @@ public static class PduChain
         return sealedEvents;
     }
 
-    /// <summary>One event completed as a PDU and signed; the engine's form keeps <c>event_id</c> and <c>room_id</c>.</summary>
+    /// <summary>
+    /// One event completed as a PDU and signed; the engine's form keeps <c>event_id</c> and <c>room_id</c>. The same
+    /// event as <see cref="Pdu.Complete"/> followed by <see cref="EventSigning.Sign"/> (a test holds them equal), made on
+    /// one JSON tree: the reference hash and the signature cover the same bytes (the redacted PDU without
+    /// <c>signatures</c> and <c>unsigned</c>), so they are encoded once — the bulk seeder seals every event it writes.
+    /// </summary>
     public static MatrixEvent Seal(MatrixEvent ev, IReadOnlyList<MatrixEvent> authEvents, RoomVersion version, long depth, ServerSignature signer)
     {
-        var completed = Pdu.Complete(ev, version, authEvents, depth);
-        var signed = EventSigning.Sign(Pdu.Of(completed, version), version, signer.ServerName, signer.Key);
-        signed["event_id"] = completed.EventId;
-        signed["room_id"] = completed.RoomId;
-        return MatrixEvent.FromJson(signed);
+        var json = ev.ToJson();
+        json["auth_events"] = Pdu.AuthEventsJson(authEvents, version);
+        json["depth"] = depth;
+        json["prev_events"] ??= new JsonArray();
+        // The PDU: no event_id from v3 (it is the reference hash), no room_id on a v12 create (or an empty one).
+        if (!version.EventIdsHaveDomain) json.Remove("event_id");
+        if (ev.RoomId.Length == 0 || (version.RoomIdIsCreateEventId && ev.Type == EventTypes.Create)) json.Remove("room_id");
+        // "Calculating the content hash": without unsigned, signatures and hashes.
+        var unsigned = json["unsigned"];
+        json.Remove("unsigned");
+        json.Remove("signatures");
+        json.Remove("hashes");
+        json["hashes"] = new JsonObject { ["sha256"] = UnpaddedBase64.Encode(SHA256.HashData(CanonicalJson.Encode(json))) };
+        // Reference hash and signature: the redacted event without signatures and unsigned (there are none yet).
+        var redacted = CanonicalJson.Encode(Redaction.Redact(json, version));
+        json["signatures"] = new JsonObject
+        {
+            [signer.ServerName] = new JsonObject { [signer.Key.KeyId] = UnpaddedBase64.Encode(signer.Key.Sign(redacted)) },
+        };
+        if (unsigned is not null) json["unsigned"] = unsigned;
+        var hash = SHA256.HashData(redacted);
+        json["event_id"] = version.EventIdsHaveDomain ? ev.EventId
+            : "$" + (version.UrlSafeEventIds ? UnpaddedBase64.EncodeUrlSafe(hash) : UnpaddedBase64.Encode(hash));
+        json["room_id"] = ev.RoomId;
+        return MatrixEvent.FromJson(json);
     }
 }

@@ -29,6 +29,7 @@ public sealed record MatrixError(int Status, string ErrCode, string Error)
     public static MatrixError BadJson(string error) => new(400, "M_BAD_JSON", error);
     public static MatrixError MissingParam(string param) => new(400, "M_MISSING_PARAM", $"Missing parameter: {param}");
     public static MatrixError InvalidParam(string error) => new(400, "M_INVALID_PARAM", error);
+    public static MatrixError BadAlias(string error) => new(400, "M_BAD_ALIAS", error);
     public static MatrixError UserInUse(string error) => new(400, "M_USER_IN_USE", error);
     public static MatrixError InvalidUsername(string error) => new(400, "M_INVALID_USERNAME", error);
     public static MatrixError WeakPassword(string error) => new(400, "M_WEAK_PASSWORD", error);

@@ -53,6 +53,9 @@ public static class RoomDecider
         }
         draft = draft.After(previousEventId, version);
         if (EventLimits.Check(draft) is { } tooBig) return tooBig;
+        // PUT /state of an m.room.member: a membership outside the spec's enum is a bad request, not a refusal.
+        if (command is SetRoomState && draft.Type == EventTypes.Member && StateContentRules.CheckMember(draft.Content) is { } badMember)
+            return badMember;
 
         // Spec "Guest Access": guests may join (only where guest_access is can_join) and leave, nothing else.
         if (command.SenderIsGuest && draft is MemberEvent member &&

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using JasperFx;
 using JasperFx.CodeGeneration;
 using JasperFx.Events;
@@ -58,6 +59,7 @@ public static class HostRegistration
         builder.Services.AddSingleton<DatabaseConnection>();
         builder.Services.AddServerSigningKey();
         builder.Services.AddScoped<RoomReader>();
+        builder.Services.TryAddScoped<Features.RoomDirectory.IRoomDirectoryVisibility, Features.RoomDirectory.PublishedRoomDirectory>();
         builder.Services.AddMatrixErrorHandling();
         builder.Services.AddMatrixAuthentication();
         builder.Services.AddMatrixRoomsRateLimits();

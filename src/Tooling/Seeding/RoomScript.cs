@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Bogus;
 using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
 using NodaTime;
@@ -42,7 +43,9 @@ public sealed record SeedStep(object Command, IReadOnlyList<MatrixEvent> Events)
 /// plus topic and name changes, history-visibility and guest-access changes, third-party invites to e-mail addresses
 /// (with a masked <c>display_name</c>) and their revocations, leaves, re-invites, kicks, bans and unbans.
 /// Every step is decided against the room's state by the Domain's own deciders, so each is an event the engine accepts:
-/// the command path sends the commands, the bulk path writes the events.
+/// the command path sends the commands, the bulk path writes the events. Given the server's key, each event is also
+/// sealed as a PDU as the command path's <see cref="PduChain"/> does (auth events, depth, hashes, signature, from v3 the
+/// reference-hash event ID), so bulk-seeded rooms export and verify like rooms the server wrote.
 /// </summary>
 public sealed class RoomScript
 {
@@ -59,9 +62,15 @@ public sealed class RoomScript
     /// <summary>Each member's current membership, in order of first appearance (kept as events are decided, never scanned).</summary>
     private readonly OrderedDictionary<string, string> _memberships = new(StringComparer.Ordinal);
 
-    public RoomScript(SeedOptions options, int roomIndex, UserPool pool)
+    private readonly ServerSignature? _signer;
+    private long _depth;
+
+    /// <param name="signer">The server's key: events are sealed as signed PDUs; null leaves them as decided (the command
+    /// path, where the server seals what it appends).</param>
+    public RoomScript(SeedOptions options, int roomIndex, UserPool pool, ServerSignature? signer = null)
     {
         _options = options;
+        _signer = signer;
         _faker = new Faker("en") { Random = new Randomizer(unchecked(options.Seed * 1_000_003 + roomIndex * 7_919 + 17)) };
         RoomId = $"!{_faker.Random.String2(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")}:{options.ServerName}";
         _users = pool.Pick(_faker, Math.Max(1, options.Members));
@@ -135,7 +144,7 @@ public sealed class RoomScript
         var events = new List<MatrixEvent>(decided.Count);
         for (var i = 0; i < decided.Count; i++)
         {
-            var placed = (decided[i] with { EventId = NewEventId(), OriginServerTs = i == 0 ? decided[i].OriginServerTs : Tick() }).After(_last, _version);
+            var placed = Seal((decided[i] with { EventId = NewEventId(), OriginServerTs = i == 0 ? decided[i].OriginServerTs : Tick() }).After(_last, _version));
             events.Add(placed);
             Track(placed);
         }
@@ -225,6 +234,10 @@ public sealed class RoomScript
     private List<string> Members(string membership) =>
         _memberships.Where(m => m.Value == membership).Select(m => m.Key).ToList();
 
+    /// <summary>The decided event as the PDU the server would store (against the state before it), or as decided without a key.</summary>
+    private MatrixEvent Seal(MatrixEvent ev) =>
+        _signer is null ? ev : PduChain.Seal(ev, Pdu.AuthEventsFor(ev, _state, _version), _version, ++_depth, _signer);
+
     private void Track(MatrixEvent ev)
     {
         _state = _state.Apply(ev);
@@ -238,8 +251,9 @@ public sealed class RoomScript
         var draft = RoomDecider.Draft(command, Tick()) with { EventId = NewEventId() };
         var decided = RoomDecider.Decide(command, draft, _state, _last);
         if (!decided.IsSuccess) return null;
-        Track(decided.Value);
-        return new SeedStep(command, [decided.Value]);
+        var ev = Seal(decided.Value);
+        Track(ev);
+        return new SeedStep(command, [ev]);
     }
 
     private Instant Tick() => _now += Duration.FromSeconds(_faker.Random.Int(1, 300));

@@ -21,7 +21,7 @@ public sealed record ExportResult(int Rooms, long Events, TimeSpan Elapsed);
 /// Writes rooms' events as JSON Lines, each room's events together and in timeline order, rooms one after another. An
 /// event appended as a PDU is written as stored: the PDU (<c>auth_events</c>, <c>prev_events</c>, <c>depth</c>,
 /// <c>hashes</c>, <c>signatures</c>) with the engine's <c>event_id</c> and <c>room_id</c>, so a federating server (or
-/// <c>verify</c>, or an import) can check its hash and signature. Events without PDU fields (seeded, or stored before
+/// <c>verify</c>, or an import) can check its hash and signature. Events without PDU fields (stored before
 /// events were PDUs) are written in the client-server API's event format (<c>event_id</c>, <c>room_id</c>,
 /// <c>sender</c>, <c>type</c>, <c>state_key</c>, <c>origin_server_ts</c>, <c>content</c>, <c>redacts</c>,
 /// <c>unsigned</c>); import puts them in line again. <c>unsigned</c> keeps the engine's guest marker so guests are still

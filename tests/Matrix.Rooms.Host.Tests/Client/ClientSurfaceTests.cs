@@ -23,6 +23,32 @@ public sealed class ClientSurfaceTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Versions_claim_up_to_v1_15_and_what_v1_12_to_v1_15_changed_in_scope_holds()
+    {
+        var (status, body) = await host.SendAsync(HttpMethod.Get, "/_matrix/client/versions");
+
+        status.Should().Be(200);
+        var versions = body["versions"]!.AsArray().Select(v => v!.GetValue<string>()).ToList();
+        versions.Should().Contain(["v1.11", "v1.12", "v1.13", "v1.14", "v1.15"]);
+        versions.Should().NotContain("v1.16", "use_state_after and custom profile fields (v1.16) are not served");
+        versions[^1].Should().Be("v1.15");
+
+        // v1.12: join and knock take `via` (MSC4156); one server, so it names nothing to ask.
+        var (_, alice) = await host.RegisterAsync();
+        var (_, bob) = await host.RegisterAsync();
+        var room = await host.CreateRoomAsync(alice, new JsonObject { ["preset"] = "public_chat" });
+        (await host.PostAsync($"/_matrix/client/v3/join/{HostFixture.Room(room)}?via=localhost", new JsonObject(), bob)).Status.Should().Be(200);
+        // v1.15: a server without the OAuth 2.0 API answers its metadata 404 M_UNRECOGNIZED, which clients read as "not offered".
+        var (metadataStatus, metadata) = await host.SendAsync(HttpMethod.Get, "/_matrix/client/v1/auth_metadata");
+        metadataStatus.Should().Be(404);
+        metadata["errcode"]!.GetValue<string>().Should().Be("M_UNRECOGNIZED");
+        // v1.15: createRoom's topic also as an m.topic text/plain block.
+        var topicRoom = await host.CreateRoomAsync(alice, new JsonObject { ["topic"] = "tea" });
+        var (_, topic) = await host.GetAsync($"/_matrix/client/v3/rooms/{HostFixture.Room(topicRoom)}/state/m.room.topic/", alice);
+        topic["m.topic"]!["m.text"]![0]!["body"]!.GetValue<string>().Should().Be("tea");
+    }
+
+    [Fact]
     public async Task Joined_rooms_lists_the_rooms_the_caller_is_joined_to_now()
     {
         var (_, alice) = await host.RegisterAsync();

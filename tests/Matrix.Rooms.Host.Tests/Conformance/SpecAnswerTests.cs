@@ -120,4 +120,22 @@ public sealed class SpecAnswerTests(HostFixture fixture)
         block["mimetype"]!.GetValue<string>().Should().Be("text/plain");
         block["body"]!.GetValue<string>().Should().Be("About things");
     }
+
+    [Fact]
+    public async Task Room_initial_sync_visibility_is_the_directorys_not_the_history_visibility()
+    {
+        var alice = await fixture.RegisterAsync();
+        var room = await fixture.CreateRoomAsync(alice.Token, new JsonObject { ["preset"] = "public_chat" });
+        await fixture.SetStateAsync(alice.Token, room, "m.room.history_visibility", new JsonObject { ["history_visibility"] = "world_readable" });
+
+        var (status, body) = await fixture.GetAsync($"{V3}/rooms/{HostFixture.Room(room)}/initialSync", alice.Token);
+
+        status.Should().Be(200);
+        body["visibility"]!.GetValue<string>().Should().Be("private", "a public, world-readable room is still not published to /publicRooms");
+
+        (await fixture.SendAsync(HttpMethod.Put, $"{V3}/directory/list/room/{HostFixture.Room(room)}", """{"visibility":"public"}""", alice.Token))
+            .Status.Should().Be(200);
+        var (_, published) = await fixture.GetAsync($"{V3}/rooms/{HostFixture.Room(room)}/initialSync", alice.Token);
+        published["visibility"]!.GetValue<string>().Should().Be("public", "the room is now published to the directory");
+    }
 }

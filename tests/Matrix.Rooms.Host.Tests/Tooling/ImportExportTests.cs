@@ -46,8 +46,11 @@ public sealed class ImportExportTests
         lines.Should().HaveCount(20);
         lines.Select(l => JsonNode.Parse(l)!["room_id"]!.GetValue<string>()).Should().AllBe(seeded.RoomIds[1]);
         JsonNode.Parse(lines[0])!["type"]!.GetValue<string>().Should().Be("m.room.create");
+        // Bulk-seeded events are PDUs, exported as stored (with the engine's event_id and room_id).
         JsonNode.Parse(lines[0])!.AsObject().Select(p => p.Key).Should().BeSubsetOf(
-            ["event_id", "room_id", "sender", "type", "state_key", "origin_server_ts", "content", "redacts", "unsigned"]);
+                ["event_id", "room_id", "sender", "type", "state_key", "origin_server_ts", "content", "redacts", "unsigned",
+                 "auth_events", "prev_events", "depth", "hashes", "signatures"])
+            .And.Contain(["hashes", "signatures", "depth"]);
         await FluentActions.Awaiting(() => new EventExporter(source).ResolveRoomsAsync(["!nosuch:localhost"], default))
             .Should().ThrowAsync<ArgumentException>().WithMessage("Unknown room !nosuch:localhost");
     }
@@ -59,9 +62,15 @@ public sealed class ImportExportTests
         { "a bad sender", (lines, at) => { lines[at] = Edit(lines[at], o => o["sender"] = "mallory"); return at; }, "not a valid user ID" },
         { "refused by the rules", (lines, at) =>
             {
-                lines[at] = Edit(lines[at], o => { o["type"] = "m.room.message"; o.Remove("state_key"); o["sender"] = "@mallory:localhost"; o["content"] = new JsonObject { ["body"] = "hi" }; });
+                // Not a PDU any more (a PDU edited after signing fails its hash first: below), so the rules decide it.
+                lines[at] = Edit(lines[at], o =>
+                {
+                    o["type"] = "m.room.message"; o.Remove("state_key"); o["sender"] = "@mallory:localhost"; o["content"] = new JsonObject { ["body"] = "hi" };
+                    foreach (var pduField in new[] { "hashes", "signatures", "auth_events", "prev_events", "depth" }) o.Remove(pduField);
+                });
                 return at;
             }, "refused by the authorization rules" },
+        { "a PDU changed after it was signed", (lines, at) => { lines[at] = Edit(lines[at], o => o["origin_server_ts"] = 1); return at; }, "does not verify" },
         { "a repeated event", (lines, at) => { lines[at] = lines[at - 1]; return at; }, "appears twice" },
         { "another room's id inside the room", (lines, at) => { lines[at] = Edit(lines[at], o => o["room_id"] = "!elsewhere:localhost"); return at; }, "not consecutive" },
     };

@@ -1,7 +1,10 @@
 using System.Text.Json.Nodes;
 using Marten;
+using Matrix.Rooms.Domain.Authorization;
+using Matrix.Rooms.Domain.Crypto;
 using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
+using Matrix.Rooms.Projections.Documents;
 using Matrix.Rooms.Projections.TimeTravel;
 using Matrix.Rooms.Tooling.Seeding;
 
@@ -15,11 +18,50 @@ public sealed class SeedTests(ToolingFixture fixture)
     public async Task The_same_seed_gives_the_same_rooms_and_another_seed_other_rooms()
     {
         var options = new SeedOptions { Rooms = 3, Members = 5, Events = 60, Seed = 5 };
-        var first = await ToolingFixture.ExportAsync(await Seeded("seed5a", options));
-        var again = await ToolingFixture.ExportAsync(await Seeded("seed5b", options));
-        var other = await ToolingFixture.ExportAsync(await Seeded("seed6", options with { Seed = 6 }));
-        again.Should().Be(first);
+        var first = Unsigned(await ToolingFixture.ExportAsync(await Seeded("seed5a", options)));
+        var again = Unsigned(await ToolingFixture.ExportAsync(await Seeded("seed5b", options)));
+        var other = Unsigned(await ToolingFixture.ExportAsync(await Seeded("seed6", options with { Seed = 6 })));
+        again.Should().Be(first, "the same events, hashes and (from v3, reference-hash) event IDs");
         other.Should().NotBe(first);
+
+        // Each store has its own server key, so only the signatures differ.
+        static string Unsigned(string export) => string.Join('\n', export.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        {
+            var json = JsonNode.Parse(line)!.AsObject();
+            json.Remove("signatures").Should().BeTrue("bulk-seeded events are signed PDUs");
+            return json.ToJsonString();
+        }));
+    }
+
+    [Fact]
+    public async Task Bulk_seeded_events_are_PDUs_signed_by_the_stores_server_key_that_verify()
+    {
+        var store = ToolingFixture.NewStore("seedpdus");
+        var result = await ToolingFixture.SeedBulkAsync(store, new SeedOptions { Rooms = 8, Members = 4, Events = 40, Seed = 77 });
+        await using var session = store.QuerySession();
+        var stored = await ServerSigningKeys.LoadAsync(session, "localhost");
+        stored.Should().NotBeNull("seeding made the server's key, as the Host would");
+        using var signing = stored!.ToSigningKey();
+        var keys = new[] { new ServerVerifyKey("localhost", stored.KeyId, signing.PublicKey) };
+        var versions = new HashSet<string>();
+        foreach (var room in result.RoomIds)
+        {
+            var events = (await session.Events.FetchStreamAsync(room)).Select(e => (MatrixEvent)e.Data).ToList();
+            var version = RoomVersion.Get(((CreateEvent)events[0]).RoomVersion)!;
+            versions.Add(version.Id);
+            for (var i = 0; i < events.Count; i++)
+            {
+                var ev = events[i];
+                PduVerification.IsPdu(ev).Should().BeTrue();
+                var check = PduVerification.Check(ev, version, keys);
+                check.Problem.Should().BeNull($"{ev.EventId} in a v{version.Id} room");
+                check.Unverified.Should().BeEmpty();
+                ev.ToJson()["depth"]!.GetValue<long>().Should().Be(i + 1);
+                if (i > 0) ev.ToJson()["auth_events"]!.AsArray().Should().NotBeEmpty();
+            }
+            RoomAudit.FirstFailure(events).Should().BeNull();
+        }
+        versions.Should().HaveCountGreaterThan(1, "the seed spreads rooms over versions");
     }
 
     [Fact]

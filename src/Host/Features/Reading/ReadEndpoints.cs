@@ -184,7 +184,7 @@ public static class ReadEndpoints
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var membership = http.Request.Query["membership"].ToString();
         var notMembership = http.Request.Query["not_membership"].ToString();
-        var members = (await reader.StateAsync(roomId, viewer.StatePosition, ct)).OfType<MemberEvent>()
+        var members = (await reader.StateAsync(roomId, await MembersPositionAsync(http, viewer, reader, ct), ct)).OfType<MemberEvent>()
             // Spec: "If both membership and not_membership are given, they are combined as an OR": a member is kept
             // when it matches either the wanted membership or any membership other than the unwanted one.
             .Where(m => (membership.Length, notMembership.Length) switch
@@ -198,7 +198,35 @@ public static class ReadEndpoints
         return MatrixHttp.Ok(new JsonObject { ["chunk"] = chunk.ToClientJson(await reader.AnnotationsAsync(caller, chunk, ct)) });
     }
 
-    private static async Task<IResult> InitialSync(HttpContext http, Caller caller, string roomId, RoomReader reader, CancellationToken ct)
+    /// <summary>
+    /// The position whose members <c>GET /members</c> lists: <c>at</c> (spec: "the point in time (pagination token) to
+    /// return members for", a <c>prev_batch</c>/<c>/messages</c> token <c>s{n}</c> or a <c>/sync</c> token
+    /// <c>e{seq}_{ephemeral}</c>, as matrix-js-sdk sends its sync token), never later than the state the caller may read
+    /// (a user who left sees the room as of their leave); null = the current state.
+    /// </summary>
+    private static async Task<long?> MembersPositionAsync(HttpContext http, RoomViewer viewer, RoomReader reader, CancellationToken ct)
+    {
+        var at = http.Request.Query["at"].ToString();
+        long? position = at.Length == 0 ? null
+            : at[0] == 'e' ? await reader.PositionAtSequenceAsync(viewer.RoomId, SyncTokenAt(at).Events, ct)
+            : StreamToken.Parse(at, "at");
+        if (position is { } p && p >= viewer.Head) position = null;
+        return (position, viewer.StatePosition) switch
+        {
+            (null, var readable) => readable,
+            (var wanted, null) => wanted,
+            (var wanted, var readable) => Math.Min(wanted.Value, readable.Value),
+        };
+    }
+
+    private static SyncToken SyncTokenAt(string at)
+    {
+        try { return SyncToken.Parse(at)!.Value; }
+        catch (MatrixException) { throw new MatrixException(MatrixError.InvalidParam($"'at' is not a pagination or sync token this server issued: {(at.Length > 64 ? at[..64] + "…" : at)}")); }
+    }
+
+    private static async Task<IResult> InitialSync(HttpContext http, Caller caller, string roomId, RoomReader reader,
+        RoomDirectory.IRoomDirectoryVisibility directory, CancellationToken ct)
     {
         var viewer = await ViewerAsync(caller, roomId, reader, ct);
         var (chunk, end) = await PageAsync(reader, viewer, viewer.Head, null, 'b', ParseLimit(http.Request.Query["limit"].ToString(), 20), ct);
@@ -219,7 +247,8 @@ public static class ReadEndpoints
             ["account_data"] = new JsonArray(),
         };
         if (viewer.Membership.Current.ToWire() is { } m) response["membership"] = m;
-        if (viewer.Visibility.Current == HistoryVisibility.WorldReadable) response["visibility"] = "public";
+        // The room directory's visibility (spec: "Whether this room is visible to the /publicRooms API or not"), not its history visibility.
+        response["visibility"] = await directory.IsPublishedAsync(roomId, ct) ? "public" : "private";
         return MatrixHttp.Ok(response);
     }
 

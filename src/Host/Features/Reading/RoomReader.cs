@@ -71,6 +71,15 @@ public sealed class RoomReader(IQuerySession session)
         return events.Count == 1 ? events[0] : null;
     }
 
+    /// <summary>
+    /// The room's stream position a <c>/sync</c> token stands at: its last event at or before the token's position in
+    /// the global sequence (0 when the room had none yet).
+    /// </summary>
+    public async Task<long> PositionAtSequenceAsync(string roomId, long sequence, CancellationToken ct) =>
+        (await session.AdvancedSql.QueryAsync<long>(
+            $"select coalesce(max(version), 0) from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events where stream_id = ? and seq_id <= ?",
+            ct, roomId, sequence))[0];
+
     /// <summary>The room's state now (<paramref name="position"/> null: the room_state rows) or as of a past position (a fold of the stream up to it).</summary>
     public async Task<IReadOnlyList<MatrixEvent>> StateAsync(string roomId, long? position, CancellationToken ct)
     {

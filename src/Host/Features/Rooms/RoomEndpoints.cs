@@ -47,10 +47,10 @@ public static class RoomEndpoints
                 includeRoomId: true);
         }).For(ClientEndpoint.Knock);
         api.MapPut("/rooms/{roomId}/state/{eventType}/{stateKey}", (HttpContext http, Caller caller, string roomId, string eventType, string stateKey,
-            IMessageBus bus, CancellationToken ct) => SetState(http, caller, roomId, eventType, stateKey, bus, ct)).For(ClientEndpoint.SetRoomState)
+            IMessageBus bus, IQuerySession session, CancellationToken ct) => SetState(http, caller, roomId, eventType, stateKey, bus, session, ct)).For(ClientEndpoint.SetRoomState)
             .RequireRateLimiting(MatrixRateLimits.Send);
         api.MapPut("/rooms/{roomId}/state/{eventType}", (HttpContext http, Caller caller, string roomId, string eventType, IMessageBus bus,
-            CancellationToken ct) => SetState(http, caller, roomId, eventType, "", bus, ct)).For(ClientEndpoint.SetRoomState)
+            IQuerySession session, CancellationToken ct) => SetState(http, caller, roomId, eventType, "", bus, session, ct)).For(ClientEndpoint.SetRoomState)
             .RequireRateLimiting(MatrixRateLimits.Send);
         api.MapGet("/rooms/{roomId}/joined_members", JoinedMembers).For(ClientEndpoint.GetJoinedMembers);
     }
@@ -83,12 +83,36 @@ public static class RoomEndpoints
         }, includeRoomId);
     }
 
-    private static Task<IResult> SetState(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, IMessageBus bus,
-        CancellationToken ct) =>
-        Send(http, caller, roomId, bus, ct, body => new SetRoomState
+    private static async Task<IResult> SetState(HttpContext http, Caller caller, string roomId, string eventType, string stateKey, IMessageBus bus,
+        IQuerySession session, CancellationToken ct)
+    {
+        ValidateRoomId(roomId);
+        var body = await http.Request.ReadObjectAsync(ct);
+        if (eventType == EventTypes.CanonicalAlias && await CanonicalAliasErrorAsync(session, roomId, stateKey, body, ct) is { } badAlias)
+            return MatrixHttp.Error(badAlias);
+        var result = await bus.InvokeAsync<RoomCommandResult>(new SetRoomState
         {
             RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, EventType = eventType, StateKey = stateKey, Content = body,
-        }, includeEventId: true);
+        }, ct);
+        return EventIdOrError(result);
+    }
+
+    /// <summary>
+    /// <c>m.room.canonical_alias</c> (spec <c>PUT /state</c>): the aliases it adds to the current event must be valid
+    /// (<c>400 M_INVALID_PARAM</c>) and name this room in this server's directory (<c>400 M_BAD_ALIAS</c>), as Synapse
+    /// checks them; one read of the current event, one of the new aliases. Read before the room's write lock: the
+    /// directory may change meanwhile, as it may right after.
+    /// </summary>
+    private static async Task<MatrixError?> CanonicalAliasErrorAsync(IQuerySession session, string roomId, string stateKey, JsonObject body,
+        CancellationToken ct)
+    {
+        var current = await session.LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(roomId, EventTypes.CanonicalAlias, stateKey), ct);
+        var fresh = StateContentRules.NewCanonicalAliases(body, current?.Event.Content);
+        if (fresh.Error is { } invalid) return invalid;
+        if (fresh.Value.Count == 0) return null;
+        var rooms = (await session.LoadManyAsync<RoomDirectory.RoomAliasEntry>(ct, fresh.Value)).ToDictionary(a => a.Id, a => a.RoomId);
+        return StateContentRules.CheckAliasesPointTo(fresh.Value, roomId, alias => rooms.GetValueOrDefault(alias));
+    }
 
     private static async Task<IResult> Send(HttpContext http, Caller caller, string roomId, IMessageBus bus, CancellationToken ct,
         Func<JsonObject, RoomCommand> command, bool includeRoomId = false, bool includeEventId = false)

@@ -175,6 +175,7 @@ public sealed class OpenApiConformanceTests(HostFixture fixture, ITestOutputHelp
             new("POST", $"{V3}/knock/{{roomIdOrAlias}}", $"{V3}/knock/{E(privateRoom)}", 403, empty, bob.Token),
             new("PUT", $"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", $"{r}/state/m.room.name/", 200, new JsonObject { ["name"] = "Renamed" }, a),
             new("PUT", $"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", $"{r}/state/m.room.power_levels/", 403, new JsonObject { ["users"] = new JsonObject() }, bob.Token),
+            new("PUT", $"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}", $"{r}/state/m.room.canonical_alias/", 400, new JsonObject { ["alias"] = "#nowhere:localhost" }, a),
             new("PUT", $"{V3}/rooms/{{roomId}}/state/{{eventType}}", $"{r}/state/m.room.topic", 200, new JsonObject { ["topic"] = "t" }, a,
                 $"{V3}/rooms/{{roomId}}/state/{{eventType}}/{{stateKey}}"),
             new("PUT", $"{V3}/rooms/{{roomId}}/send/{{eventType}}/{{txnId}}", $"{r}/send/m.room.message/{Guid.NewGuid():N}", 200, new JsonObject { ["msgtype"] = "m.text", ["body"] = "b" }, a),
