@@ -15,6 +15,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
 //   startup [runs]                  the built Host: process start to the first 200 on /versions (Production)
+//   cluster [seconds] [clients] [rounds]  sends/s with 1, 2 and 3 Host processes on one database; failover after SIGKILL (docs/scale-out.md)
 //   logins [seconds] [bounded|unbounded]  unrelated request latency while 16 clients log in (PBKDF2 600,000)
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
 var scenario = args.FirstOrDefault();
@@ -54,6 +55,9 @@ switch (scenario)
         break;
     case "sync":
         await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200));
+        break;
+    case "cluster":
+        await ClusterScenario.RunAsync(Arg(1, 20), Arg(2, 24), Arg(3, 2));
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Matrix.Rooms.Host.Tests.Cluster;
 
@@ -94,6 +95,13 @@ public sealed class HostNode : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
         }
     }
+
+    /// <summary>
+    /// The node's id in Wolverine's node table (<c>wolverine_nodes.id</c>), from its log line "Starting agents for Node
+    /// {id} …" (Wolverine's <c>NodeAgentController</c>, information level); null until it has logged it.
+    /// </summary>
+    public Guid? WolverineNodeId =>
+        Regex.Match(Output, @"Starting agents for Node ([0-9a-fA-F-]{36})") is { Success: true } match ? Guid.Parse(match.Groups[1].Value) : null;
 
     /// <summary>What the node wrote (its log is on standard error).</summary>
     public string Output
