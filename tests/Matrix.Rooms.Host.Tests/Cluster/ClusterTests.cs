@@ -22,11 +22,14 @@ namespace Matrix.Rooms.Host.Tests.Cluster;
 /// </summary>
 public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    /// <summary>Quick heartbeats, so a dead node is noticed within seconds here (the defaults: 10 s and 60 s).</summary>
+    /// <summary>
+    /// Quick heartbeats, so a dead node is noticed within seconds here (the defaults: 10 s and 60 s), yet not so quick
+    /// that a live node starved of CPU on a loaded machine misses enough of them to be taken for dead.
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string> QuickFailover = new Dictionary<string, string>
     {
-        ["MatrixRooms__Cluster__HealthCheckSeconds"] = "1",
-        ["MatrixRooms__Cluster__StaleNodeTimeoutSeconds"] = "5",
+        ["MatrixRooms__Cluster__HealthCheckSeconds"] = "2",
+        ["MatrixRooms__Cluster__StaleNodeTimeoutSeconds"] = "10",
         ["MatrixRooms__Cluster__CheckAssignmentSeconds"] = "3",
     };
 

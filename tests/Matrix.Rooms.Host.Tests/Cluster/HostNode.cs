@@ -24,11 +24,10 @@ public sealed class HostNode : IAsyncDisposable
     public HostNode(string name, string connectionString, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         Name = name;
-        Port = FreePort();
         DataDirectory = Path.Combine(Path.GetTempPath(), $"matrix-rooms-node-{name}-{Guid.NewGuid().ToString("N")[..8]}");
         _start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Matrix.Rooms.Host.dll"), "--urls", BaseUrl },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Matrix.Rooms.Host.dll"), "--urls", "" },
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
@@ -39,16 +38,39 @@ public sealed class HostNode : IAsyncDisposable
     }
 
     public string Name { get; }
-    public int Port { get; }
+    /// <summary>The loopback port, chosen when the node starts.</summary>
+    public int Port { get; private set; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public string DataDirectory { get; }
     public int ProcessId => _process?.Id ?? 0;
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>Starts the process and waits for its first <c>200</c> on <c>/_matrix/client/versions</c>.</summary>
+    /// <summary>
+    /// Starts the process on a free port and waits for its first <c>200</c> on <c>/_matrix/client/versions</c>. A port
+    /// taken by another process between choosing and binding it (tests run in parallel) is replaced, up to three times.
+    /// </summary>
     public async Task StartAsync(TimeSpan bound)
     {
         Directory.CreateDirectory(DataDirectory);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnceAsync(bound);
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                _process?.Dispose();
+                lock (_output) _output.Clear();
+            }
+        }
+    }
+
+    private async Task StartOnceAsync(TimeSpan bound)
+    {
+        Port = FreePort();
+        _start.ArgumentList[^1] = BaseUrl;
         _process = Process.Start(_start) ?? throw new InvalidOperationException("dotnet did not start");
         _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
@@ -59,7 +81,11 @@ public sealed class HostNode : IAsyncDisposable
         var deadline = DateTime.UtcNow + bound;
         while (true)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"Node {Name} exited with {_process.ExitCode}:\n{Output}");
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // flushes the redirected output
+                throw new InvalidOperationException($"Node {Name} exited with {_process.ExitCode}:\n{Output}");
+            }
             try
             {
                 if ((await http.GetAsync($"{BaseUrl}/_matrix/client/versions")).IsSuccessStatusCode) return;
