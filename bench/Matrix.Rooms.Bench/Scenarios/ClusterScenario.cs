@@ -94,15 +94,23 @@ public static class ClusterScenario
         {
             var database = $"bench_cluster_{count}_{DateTime.UtcNow:yyyyMMddHHmmss}";
             var run = new ClusterRun(cluster, database, cluster.CreateDatabase(database), count);
-            await run._nodes[0].StartAsync(TimeSpan.FromMinutes(3)); // creates the schema
-            if (oneByOne)
-                foreach (var node in run._nodes.Skip(1)) await node.StartAsync(TimeSpan.FromMinutes(3));
-            else await Task.WhenAll(run._nodes.Skip(1).Select(n => n.StartAsync(TimeSpan.FromMinutes(3))));
-            var deadline = DateTime.UtcNow.AddMinutes(2);
-            while ((await run._table.LiveNodesAsync()).Count < count || run._nodes.Any(n => n.WolverineNodeId is null))
+            try
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"{count} nodes did not all register in wolverine_nodes");
-                await Task.Delay(250);
+                await run._nodes[0].StartAsync(TimeSpan.FromMinutes(3)); // creates the schema
+                if (oneByOne)
+                    foreach (var node in run._nodes.Skip(1)) await node.StartAsync(TimeSpan.FromMinutes(3));
+                else await Task.WhenAll(run._nodes.Skip(1).Select(n => n.StartAsync(TimeSpan.FromMinutes(3))));
+                var deadline = DateTime.UtcNow.AddMinutes(2);
+                while ((await run._table.LiveNodesAsync()).Count < count || run._nodes.Any(n => n.WolverineNodeId is null))
+                {
+                    if (DateTime.UtcNow > deadline) throw new TimeoutException($"{count} nodes did not all register in wolverine_nodes");
+                    await Task.Delay(250);
+                }
+            }
+            catch
+            {
+                await run.DisposeAsync(); // stops the nodes that started
+                throw;
             }
             return run;
         }

@@ -46,9 +46,18 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     {
         foreach (var name in new[] { "a", "b", "c" }) _nodes.Add(new HostNode(name, _connection, TestDatabase.RepositoryRoot, QuickFailover));
         _table = new WolverineNodeTable(_connection);
-        // The first node creates the schema; the others start together once it is there.
-        await _nodes[0].StartAsync(StartBound);
-        await Task.WhenAll(_nodes.Skip(1).Select(n => n.StartAsync(StartBound)));
+        try
+        {
+            // The first node creates the schema; the others start together once it is there.
+            await _nodes[0].StartAsync(StartBound);
+            await Task.WhenAll(_nodes.Skip(1).Select(n => n.StartAsync(StartBound)));
+        }
+        catch
+        {
+            // xUnit does not call DisposeAsync when InitializeAsync fails: stop the nodes that did start.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
