@@ -101,10 +101,15 @@ public static class HostRegistration
             // The whole schema at start-up, not table by table on first use: readers that query the event store
             // directly (/sync's positions) must find it on a fresh database, before the first append.
             .ApplyAllDatabaseChangesOnStartup()
-            .IntegrateWithWolverine();
+            // Async projections and subscriptions (none today: every projection is inline) would run as Wolverine agents,
+            // spread over the live nodes and moved off a dead one (docs/scale-out.md), instead of Marten's own daemon.
+            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
 
+        var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
         builder.Host.UseWolverine(opts =>
         {
+            // Balanced by default: nodes register in the database, elect a leader and share Wolverine's agents (docs/scale-out.md).
+            cluster.ApplyTo(opts.Durability);
             opts.UseRuntimeCompilation();
             // The handlers live here, whichever assembly hosts the engine (the Host itself, a test, a benchmark, an embedder).
             opts.Discovery.IncludeAssembly(typeof(HostRegistration).Assembly);
