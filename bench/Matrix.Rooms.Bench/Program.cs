@@ -6,6 +6,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   all [--quick]                   every scenario below in one run; metrics as `name: value unit` on stdout, the table
 //                                   into docs/benchmarks.md (MATRIX_ROOMS_BENCH_POSTGRES: use that server, not the embedded one)
 //   commands [seconds] [invite|send] end-to-end commands vs raw PostgreSQL inserts (brief: ratio >= 0.35)
+//   profile [commands] [invite|send] [warm-up]  one command's statements, round trips, rows, commits and WAL (pg_stat_statements)
 //   room-size [members] [invites]   median invite latency, 100,000-member vs 10-member room (brief: <= 1.5x)
 //   messages [events] [requests]    GET /messages?limit=100 latency over HTTP
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
@@ -32,6 +33,9 @@ switch (scenario)
         break;
     case "breakdown":
         await Breakdown.RunAsync(Arg(1, 500));
+        break;
+    case "profile":
+        await CommandProfile.RunAsync(Arg(1, 500), args.Length > 2 ? args[2] : "invite", Arg(3, 50));
         break;
     case "room-size":
         await EndToEndScenarios.RoomSizeAsync(Arg(1, 100_000), Arg(2, 300));
