@@ -80,7 +80,8 @@ public sealed class SyncNotificationListener(DatabaseConnection database, ILogge
         {
             try
             {
-                await using var connection = new NpgsqlConnection(database.ConnectionString);
+                // Not pooled: a LISTEN is session state, and the pool does not reset connections (DatabaseConnection).
+                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
                 await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, n) => Wake(n.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {SyncNotify.Channel}", connection))
