@@ -14,7 +14,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   import [events]                 one room's JSON Lines through the import (Marten's bulk event insert) (brief: >= 50,000 events/s)
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
-//   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
+//   sync [rooms] [events] [wakeups] [idle rooms]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
 //   startup [runs]                  the built Host: process start to the first 200 on /versions (Production)
 //   logins [seconds] [bounded|unbounded]  unrelated request latency while 16 clients log in (PBKDF2 600,000)
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
@@ -57,7 +57,7 @@ switch (scenario)
         await ToolingScenarios.ImportAsync(Arg(1, 100_000));
         break;
     case "sync":
-        await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200));
+        await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200), Arg(4, 1_000));
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");

@@ -80,8 +80,7 @@ public sealed class SyncNotificationListener(DatabaseConnection database, ILogge
         {
             try
             {
-                // Not pooled: a LISTEN is session state, and the pool does not reset connections (DatabaseConnection).
-                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
+                await using var connection = new NpgsqlConnection(database.ConnectionString);
                 await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, n) => Wake(n.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {SyncNotify.Channel}", connection))

@@ -1,6 +1,5 @@
 using Matrix.Rooms.Postgres;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Matrix.Rooms.Host.Infrastructure.Postgres;
 
@@ -33,20 +32,7 @@ public sealed class DatabaseConnection : IDisposable
         });
     }
 
-    /// <summary>
-    /// The connection string, with Npgsql's <c>No Reset On Close</c> on unless it says otherwise: by default a pooled
-    /// connection sends <c>DISCARD ALL</c> when it is next used, which also drops the server's cached plans, so every
-    /// command re-plans the statements inside <c>mt_quick_append_events</c> (docs/benchmarks.md, "Where a command's time
-    /// goes": half the server time of an invite). Nothing here keeps session state on a pooled connection: the room lock
-    /// and its <c>lock_timeout</c> are transaction-scoped, Weasel releases its session advisory locks before closing, and
-    /// the sync <c>LISTEN</c> connection is not pooled.
-    /// </summary>
-    public string ConnectionString => WithoutReset(_resolved.Value.ConnectionString);
-
-    internal static string WithoutReset(string connectionString) =>
-        connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase)
-            ? connectionString
-            : new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+    public string ConnectionString => _resolved.Value.ConnectionString;
 
     /// <summary>
     /// Fails now, before anything starts, when the embedded cluster is needed and the machine has no PostgreSQL
