@@ -6,6 +6,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   all [--quick]                   every scenario below in one run; metrics as `name: value unit` on stdout, the table
 //                                   into docs/benchmarks.md (MATRIX_ROOMS_BENCH_POSTGRES: use that server, not the embedded one)
 //   commands [seconds] [invite|send] end-to-end commands vs raw PostgreSQL inserts (brief: ratio >= 0.35)
+//   profile [commands] [invite|send] [warm-up]  one command's statements, round trips, rows, commits and WAL (pg_stat_statements)
 //   room-size [members] [invites]   median invite latency, 100,000-member vs 10-member room (brief: <= 1.5x)
 //   messages [events] [requests]    GET /messages?limit=100 latency over HTTP
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
@@ -13,7 +14,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   import [events]                 one room's JSON Lines through the import (Marten's bulk event insert) (brief: >= 50,000 events/s)
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
-//   sync [rooms] [events] [wakeups]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
+//   sync [rooms] [events] [wakeups] [idle rooms]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
 //   sync-lazy [members]             initial sync with lazy-loaded members, 100,000-member room / 10-member room (brief: <= 1.5x)
 //   startup [runs]                  the built Host: process start to the first 200 on /versions (Production)
 //   cluster [seconds] [clients] [rounds]  sends/s with 1, 2 and 3 Host processes on one database; failover after SIGKILL (docs/scale-out.md)
@@ -35,6 +36,9 @@ switch (scenario)
     case "breakdown":
         await Breakdown.RunAsync(Arg(1, 500));
         break;
+    case "profile":
+        await CommandProfile.RunAsync(Arg(1, 500), args.Length > 2 ? args[2] : "invite", Arg(3, 50));
+        break;
     case "room-size":
         await EndToEndScenarios.RoomSizeAsync(Arg(1, 100_000), Arg(2, 300));
         break;
@@ -55,7 +59,7 @@ switch (scenario)
         await ToolingScenarios.ImportAsync(Arg(1, 100_000));
         break;
     case "sync":
-        await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200));
+        await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200), Arg(4, 1_000));
         break;
     case "sync-lazy":
         await SyncScenario.LazyMembersAsync(Arg(1, 100_000));

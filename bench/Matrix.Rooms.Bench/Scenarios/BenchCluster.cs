@@ -17,14 +17,22 @@ public sealed class BenchCluster : IDisposable
 
     private BenchCluster(EmbeddedPostgres? embedded, string? external) => (_embedded, _external) = (embedded, external);
 
-    public static BenchCluster StartOrAttach()
+    /// <param name="statements">A cluster of its own (<c>.data/postgres-bench-profile</c>) with <c>pg_stat_statements</c>
+    /// preloaded, for the <c>profile</c> scenario; the other scenarios run without the extension's overhead.</param>
+    public static BenchCluster StartOrAttach(bool statements = false)
     {
         var external = Environment.GetEnvironmentVariable(ExternalVariable);
         if (!string.IsNullOrWhiteSpace(external)) return new BenchCluster(null, external);
+        var settings = new Dictionary<string, string> { ["max_connections"] = "200" };
+        if (statements)
+        {
+            settings["shared_preload_libraries"] = "pg_stat_statements";
+            settings["pg_stat_statements.track_utility"] = "on";
+        }
         return new BenchCluster(EmbeddedPostgres.StartOrAttach(new EmbeddedPostgresOptions
         {
-            DataDirectory = Path.Combine(BenchHost.RepositoryRoot(), ".data", "postgres-bench"),
-            ServerSettings = new Dictionary<string, string> { ["max_connections"] = "200" },
+            DataDirectory = Path.Combine(BenchHost.RepositoryRoot(), ".data", statements ? "postgres-bench-profile" : "postgres-bench"),
+            ServerSettings = settings,
         }, NullLogger.Instance), null);
     }
 

@@ -27,10 +27,14 @@ public sealed class BenchHost : IAsyncDisposable
     public string BaseUrl => App.Urls.First();
 
     /// <param name="configure">Settings over the bench defaults (e.g. real password hashing for the login scenario).</param>
-    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? configure = null)
+    /// <param name="statements">On the profiling cluster (<c>pg_stat_statements</c> preloaded, <see cref="BenchCluster.StartOrAttach"/>).</param>
+    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? configure = null, bool statements = false)
     {
-        var cluster = BenchCluster.StartOrAttach();
+        var cluster = BenchCluster.StartOrAttach(statements);
         var connectionString = cluster.CreateDatabase($"bench_{DateTime.UtcNow:yyyyMMddHHmmss}_{Random.Shared.Next(1000)}");
+        // Experiments (e.g. "No Reset On Close=true"): Npgsql settings added to the Host's connection string.
+        if (Environment.GetEnvironmentVariable("MATRIX_ROOMS_BENCH_CONNECTION_OPTIONS") is { Length: > 0 } extra)
+            connectionString += ";" + extra;
 
         var builder = WebApplication.CreateBuilder([]);
         builder.Configuration["urls"] = "http://127.0.0.1:0";

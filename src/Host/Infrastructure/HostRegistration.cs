@@ -111,7 +111,10 @@ public static class HostRegistration
             // Balanced by default: nodes register in the database, elect a leader and share Wolverine's agents (docs/scale-out.md).
             cluster.ApplyTo(opts.Durability);
             opts.UseRuntimeCompilation();
-            // The handlers live here, whichever assembly hosts the engine (the Host itself, a test, a benchmark, an embedder).
+            // The handlers live here, whichever assembly hosts the engine (the Host itself, a test, a benchmark, an embedder),
+            // and so does their pre-generated code (Internal/Generated): Wolverine looks for it in the application
+            // assembly, which would otherwise be the embedder's entry assembly, and would compile every handler at runtime.
+            opts.ApplicationAssembly = typeof(HostRegistration).Assembly;
             opts.Discovery.IncludeAssembly(typeof(HostRegistration).Assembly);
             opts.Policies.AutoApplyTransactions();
             opts.Policies.UseDurableLocalQueues();
