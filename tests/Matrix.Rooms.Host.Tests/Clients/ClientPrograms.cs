@@ -37,18 +37,27 @@ public static class ClientPrograms
         }
     }
 
-    public static async Task EnsureMatrixNioAsync()
+    public static Task EnsureMatrixNioAsync() => EnsureDebianPythonModuleAsync("nio", "python3-matrix-nio");
+
+    /// <summary>Installs the Debian package providing <paramref name="module"/> for <see cref="DebianPython"/> when it cannot
+    /// be imported; when the install fails on stale package lists, refreshes them once (<c>apt-get update</c>) and retries.</summary>
+    public static async Task EnsureDebianPythonModuleAsync(string module, string package)
     {
         await Installing.WaitAsync();
         try
         {
-            if ((await RunAsync(DebianPython, ["-c", "import nio"], ClientsDirectory, new Dictionary<string, string>(), TimeSpan.FromMinutes(1))).ExitCode == 0) return;
-            var install = await RunAsync("apt-get", ["install", "-y", "-q", "python3-matrix-nio"], ClientsDirectory,
-                new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" }, TimeSpan.FromMinutes(10));
+            if ((await RunAsync(DebianPython, ["-c", $"import {module}"], ClientsDirectory, new Dictionary<string, string>(), TimeSpan.FromMinutes(1))).ExitCode == 0) return;
+            var apt = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
+            var install = await RunAsync("apt-get", ["install", "-y", "-q", package], ClientsDirectory, apt, TimeSpan.FromMinutes(10));
+            if (install.ExitCode != 0)
+            {
+                await RunAsync("apt-get", ["update", "-q"], ClientsDirectory, apt, TimeSpan.FromMinutes(5));
+                install = await RunAsync("apt-get", ["install", "-y", "-q", package], ClientsDirectory, apt, TimeSpan.FromMinutes(10));
+            }
             if (install.ExitCode != 0)
                 throw new InvalidOperationException(
-                    $"Prerequisite missing: Debian's python3-matrix-nio is not installed and `apt-get install -y python3-matrix-nio` failed " +
-                    $"(run it as root, after `apt-get update`):\n{install.Output}");
+                    $"Prerequisite missing: Debian's {package} is not installed and `apt-get install -y {package}` failed " +
+                    $"(run it as root):\n{install.Output}");
         }
         finally
         {

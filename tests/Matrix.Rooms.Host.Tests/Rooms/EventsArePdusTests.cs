@@ -166,11 +166,12 @@ public sealed class EventsArePdusTests(HostFixture host)
         return new ServerVerifyKey(body["server_name"]!.GetValue<string>(), keyId, UnpaddedBase64.Decode(key!["key"]!.GetValue<string>()));
     }
 
-    /// <summary>tests/scripts/verify_pdus.py with Debian's python3 and python3-nacl.</summary>
+    /// <summary>tests/scripts/verify_pdus.py with Debian's python3 and python3-nacl (installed when missing).</summary>
     private static async Task<(int Exit, string Output)> PythonAsync(params string[] args)
     {
+        await Clients.ClientPrograms.EnsureDebianPythonModuleAsync("nacl", "python3-nacl");
         var script = Path.Combine(RepositoryRoot(), "tests", "scripts", "verify_pdus.py");
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Clients.ClientPrograms.DebianPython) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
