@@ -57,6 +57,9 @@ public static class CreateRoomDecider
     {
         if (Authorization.RoomVersion.Get(command.RoomVersion) is not { } version)
             return MatrixError.UnsupportedRoomVersion($"Room version {command.RoomVersion} is not supported");
+        // Spec createRoom: visibility is "public" or "private" (default private).
+        if (command.Visibility is not (null or "public" or "private"))
+            return MatrixError.InvalidParam($"Unknown visibility {command.Visibility}: must be public or private");
         var preset = command.Preset ?? (command.Visibility == "public" ? Presets.PublicChat : Presets.PrivateChat);
         if (preset is not (Presets.PrivateChat or Presets.TrustedPrivateChat or Presets.PublicChat))
             return MatrixError.InvalidParam($"Unknown preset {preset}");

@@ -55,6 +55,17 @@ public class RoomDeciderTests
         CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Invite = ["bob"] }, RoomId, Now).Error!.ErrCode.Should().Be("M_INVALID_PARAM");
     }
 
+    [Theory]
+    [InlineData("public", true)]
+    [InlineData("private", true)]
+    [InlineData("Public", false)]
+    [InlineData("unlisted", false)]
+    public void CreateRoom_visibility_is_public_or_private(string visibility, bool accepted)
+    {
+        var decision = CreateRoomDecider.Decide(new CreateRoom { RoomVersion = "10", Creator = Alice, Visibility = visibility }, RoomId, Now);
+        (decision.Error?.ErrCode).Should().Be(accepted ? null : "M_INVALID_PARAM");
+    }
+
     [Fact]
     public void The_seeds_four_invite_refusals_each_name_their_reason()
     {
