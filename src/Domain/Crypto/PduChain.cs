@@ -22,20 +22,29 @@ public static class PduChain
     /// selects for each event (<see cref="EventAuth.SelectAuthEvents"/>) — the write path loads
     /// <see cref="EventAuth.AuthEventKeys(MatrixEvent)"/>, a superset.</param>
     /// <param name="lastDepth">The depth of the room's last event (0 for a new room).</param>
+    /// <param name="lastReferenceHash">v1–v2: the reference hash of the room's last stored event (unpadded Base64), which
+    /// the first event's <c>prev_events</c> pair carries (<see cref="Timeline.After"/>); null when unknown or from v3.</param>
     public static IReadOnlyList<MatrixEvent> Seal(IReadOnlyList<MatrixEvent> events, DictionaryAuthState stateBefore, RoomVersion version,
-        long lastDepth, ServerSignature signer)
+        long lastDepth, ServerSignature signer, string? lastReferenceHash = null)
     {
         var sealedEvents = new List<MatrixEvent>(events.Count);
         var state = stateBefore;
         foreach (var decided in events)
         {
-            var ev = sealedEvents.Count == 0 ? decided : decided.After(sealedEvents[^1].EventId, version);
+            var ev = sealedEvents.Count == 0
+                ? decided.WithPreviousReferenceHash(lastReferenceHash, version)
+                : decided.After(sealedEvents[^1].EventId, version, ReferenceHashOf(sealedEvents[^1], version));
             var sealedEvent = Seal(ev, Pdu.AuthEventsFor(ev, state, version), version, lastDepth + sealedEvents.Count + 1, signer);
             sealedEvents.Add(sealedEvent);
             state = state.Apply(sealedEvent);
         }
         return sealedEvents;
     }
+
+    /// <summary>v1–v2: the reference hash (unpadded Base64) the next event's <c>prev_events</c> pair names; null from v3,
+    /// where the event ID is the reference hash and <c>prev_events</c> holds IDs only.</summary>
+    public static string? ReferenceHashOf(MatrixEvent ev, RoomVersion version) =>
+        version.EventIdsHaveDomain ? UnpaddedBase64.Encode(EventHashes.ReferenceHash(Pdu.Of(ev, version), version)) : null;
 
     /// <summary>
     /// One event completed as a PDU and signed; the engine's form keeps <c>event_id</c> and <c>room_id</c>. The same

@@ -16,7 +16,10 @@ public static class Timeline
     /// sets <c>prev_events</c>, and in v1–v2 (where event IDs are <c>$opaque:server</c> and the redaction rule compares
     /// their domains) gives the event ID the sender's server.
     /// </summary>
-    public static MatrixEvent After(this MatrixEvent ev, string? previousEventId, RoomVersion version)
+    /// <param name="previousReferenceHash">v1–v2 (the PDU format's <c>[event_id, {"sha256": reference hash}]</c> pairs, as
+    /// for <c>auth_events</c>): the previous event's reference hash, unpadded Base64; when it is not known yet the pair holds
+    /// <c>{}</c> and <see cref="WithPreviousReferenceHash"/> fills it in when the event is sealed.</param>
+    public static MatrixEvent After(this MatrixEvent ev, string? previousEventId, RoomVersion version, string? previousReferenceHash = null)
     {
         if (version.EventIdsHaveDomain && !ev.EventId.Contains(':') && UserId.ServerOf(ev.Sender) is { } server)
             ev = ev with { EventId = $"{ev.EventId}:{server}" };
@@ -25,8 +28,19 @@ public static class Timeline
             : ev with
             {
                 PrevEvents = version.EventIdsHaveDomain
-                    ? new JsonArray(new JsonArray(previousEventId, new JsonObject()))
+                    ? new JsonArray(new JsonArray(previousEventId, HashesOf(previousReferenceHash)))
                     : new JsonArray(previousEventId),
             };
     }
+
+    /// <summary>v1–v2: <paramref name="ev"/> with its <c>prev_events</c> pair carrying <paramref name="previousReferenceHash"/>
+    /// (unchanged from v3, without a previous event, or without a hash).</summary>
+    public static MatrixEvent WithPreviousReferenceHash(this MatrixEvent ev, string? previousReferenceHash, RoomVersion version) =>
+        version.EventIdsHaveDomain && previousReferenceHash is not null
+        && ev.PrevEvents is { Count: 1 } prev && prev[0] is JsonArray { Count: > 0 } pair && pair[0] is JsonValue id
+            ? ev with { PrevEvents = new JsonArray(new JsonArray(id.GetValue<string>(), HashesOf(previousReferenceHash))) }
+            : ev;
+
+    private static JsonObject HashesOf(string? referenceHash) =>
+        referenceHash is null ? new JsonObject() : new JsonObject { ["sha256"] = referenceHash };
 }

@@ -15,5 +15,10 @@ public sealed record RoomHead
     /// hold 0; their timeline is a line from depth 1, so the stream version stands in (<see cref="LastDepth"/>).</summary>
     public long Depth { get; init; }
 
+    /// <summary>Rooms of v1–v2 (event IDs <c>$opaque:server</c>): the last event's reference hash, which the next event's
+    /// <c>prev_events</c> pair carries (<c>[event_id, {"sha256": …}]</c>). Null from v3 (the event ID is the hash) and on
+    /// heads stored before it was kept (a projection rebuild fills it).</summary>
+    public string? LastReferenceHash { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore] public long LastDepth => Depth > 0 ? Depth : StreamVersion;
 }

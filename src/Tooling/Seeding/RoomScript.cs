@@ -56,6 +56,7 @@ public sealed class RoomScript
     private DictionaryAuthState _state = DictionaryAuthState.Empty;
     private RoomVersion _version = RoomVersion.Default;
     private string? _last;
+    private string? _lastReferenceHash; // v1–v2 prev_events pairs name it (PduChain.ReferenceHashOf)
     private Instant _now;
     private readonly List<string> _pendingInvites = [];
 
@@ -236,12 +237,14 @@ public sealed class RoomScript
 
     /// <summary>The decided event as the PDU the server would store (against the state before it), or as decided without a key.</summary>
     private MatrixEvent Seal(MatrixEvent ev) =>
-        _signer is null ? ev : PduChain.Seal(ev, Pdu.AuthEventsFor(ev, _state, _version), _version, ++_depth, _signer);
+        _signer is null ? ev
+            : PduChain.Seal(ev.WithPreviousReferenceHash(_lastReferenceHash, _version), Pdu.AuthEventsFor(ev, _state, _version), _version, ++_depth, _signer);
 
     private void Track(MatrixEvent ev)
     {
         _state = _state.Apply(ev);
         _last = ev.EventId;
+        if (_signer is not null) _lastReferenceHash = PduChain.ReferenceHashOf(ev, _version);
         if (ev is MemberEvent { StateKey: { } user, Membership: { } membership }) _memberships[user] = membership;
     }
 

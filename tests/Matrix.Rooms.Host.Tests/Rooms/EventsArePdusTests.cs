@@ -51,6 +51,12 @@ public sealed class EventsArePdusTests(HostFixture host)
         foreach (var (ev, i) in stream.Select((e, i) => (e, i)).Skip(1))
             (ev.PrevEvents![0] is JsonArray pair ? pair[0]!.GetValue<string>() : ev.PrevEvents[0]!.GetValue<string>())
                 .Should().Be(stream[i - 1].EventId, "each event names the final ID of the one before");
+        if (version.EventIdsHaveDomain)
+            // v1–v2: [event_id, {"sha256": reference hash}] — within createRoom's write and across writes (the send
+            // follows the stored head, whose hash RoomHead keeps).
+            foreach (var (ev, i) in stream.Select((e, i) => (e, i)).Skip(1))
+                ((JsonArray)ev.PrevEvents![0]!)[1]!["sha256"]!.GetValue<string>()
+                    .Should().Be(UnpaddedBase64.Encode(EventHashes.ReferenceHash(Pdu.Of(stream[i - 1], version), version)), $"event {i}'s prev_events pair");
 
         if (!version.EventIdsHaveDomain)
         {

@@ -122,7 +122,7 @@ public static class RoomWriter
     {
         var version = RoomVersion.Get((stateBefore.Get(EventAuth.CreateKey) as CreateEvent)?.RoomVersion ?? "")
                       ?? throw new InvalidOperationException($"Room {head.Id}: the state loaded for a write has no m.room.create of a known version");
-        var sealedEvents = PduChain.Seal(events, stateBefore, version, head.LastDepth, signer);
+        var sealedEvents = PduChain.Seal(events, stateBefore, version, head.LastDepth, signer, head.LastReferenceHash);
         foreach (var ev in sealedEvents)
             if (EventLimits.Check(ev) is { } tooLarge) return tooLarge;
         session.Events.Append(head.Id, head.StreamVersion + sealedEvents.Count, sealedEvents.ToArray<object>());
