@@ -126,8 +126,40 @@ public static class SyncScenario
         Console.WriteLine($"initial sync, lazy-loaded members: 10-member room p50 {smallMedian:F2} ms, {bigRoomMembers:N0}-member room p50 {bigMedian:F2} ms, ratio {bigMedian / smallMedian:F2}");
         BenchMetrics.Record($"sync_lazy_ratio_{big}_vs_10", bigMedian / smallMedian, "x", Target.AtMost(1.5),
             $"initial sync p50 with lazy_load_members, one room of {bigRoomMembers:N0} vs 10 members ({bigMedian:F2} vs {smallMedian:F2} ms), over HTTP");
+        if (Environment.GetEnvironmentVariable("MATRIX_BENCH_DIAG") == "1")
+            foreach (var (name, member) in new[] { ("small", small), ("large", large) })
+            {
+                var json = System.Text.Json.Nodes.JsonNode.Parse(await member.Client.GetStringAsync(url))!;
+                var room = json["rooms"]!["join"]![member.RoomId]!;
+                Console.WriteLine($"diag {name}: {room["state"]!["events"]!.AsArray().Count} state events, {room["timeline"]!["events"]!.AsArray().Count} timeline events, {json.ToJsonString().Length:N0} chars");
+                Console.WriteLine($"diag {name} state types: " + string.Join(", ", room["state"]!["events"]!.AsArray()
+                    .GroupBy(e => (string)e!["type"]!).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
+                await DiagnoseAsync(host.ConnectionString, name, () => TimedSyncAsync(member.Client, url, member.RoomId));
+            }
         small.Client.Dispose();
         large.Client.Dispose();
+    }
+
+    /// <summary>Which tables and indexes five syncs read, and how many tuples (pg_stat_user_*): what grows with the room.</summary>
+    private static async Task DiagnoseAsync(string connectionString, string name, Func<Task<double>> sync)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var reset = new Npgsql.NpgsqlCommand("select pg_stat_reset()", connection)) await reset.ExecuteNonQueryAsync();
+        for (var i = 0; i < 5; i++) await sync();
+        await Task.Delay(2_500);
+        await using (var clear = new Npgsql.NpgsqlCommand("select pg_stat_clear_snapshot()", connection)) await clear.ExecuteNonQueryAsync();
+        const string sql = """
+            select 'idx ' || relname || '.' || indexrelname, idx_scan, idx_tup_read, idx_tup_fetch from pg_stat_user_indexes where idx_tup_read > 0
+            union all
+            select 'seq ' || relname, seq_scan, seq_tup_read, 0 from pg_stat_user_tables where seq_tup_read > 0
+            order by 3 desc
+            """;
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, connection);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        Console.WriteLine($"diag {name}: 5 syncs (relation, scans, tuples read, fetched)");
+        while (await reader.ReadAsync())
+            Console.WriteLine($"  {reader.GetString(0)} {reader.GetInt64(1)} {reader.GetInt64(2)} {reader.GetInt64(3)}");
     }
 
     private static async Task<double> TimedSyncAsync(HttpClient client, string url, string roomId)
