@@ -43,9 +43,8 @@ public static class Pdu
     {
         var auth = new JsonArray();
         foreach (var authEvent in authEvents)
-            auth.Add(version.EventIdsHaveDomain
-                ? new JsonArray(authEvent.EventId,
-                    new JsonObject { ["sha256"] = UnpaddedBase64.Encode(EventHashes.ReferenceHash(Of(authEvent, version), version)) })
+            auth.Add(PduChain.ReferenceHashOf(authEvent, version) is { } hash
+                ? new JsonArray(authEvent.EventId, new JsonObject { ["sha256"] = hash })
                 : JsonValue.Create(authEvent.EventId));
         return auth;
     }
