@@ -60,8 +60,10 @@ public sealed class RoomScript
     private Instant _now;
     private readonly List<string> _pendingInvites = [];
 
-    /// <summary>Each member's current membership, in order of first appearance (kept as events are decided, never scanned).</summary>
-    private readonly OrderedDictionary<string, string> _memberships = new(StringComparer.Ordinal);
+    /// <summary>Each member's current membership, and the members of each membership (kept as events are decided, never
+    /// scanned: a 100,000-member room's activity picks a member per step).</summary>
+    private readonly Dictionary<string, string> _memberships = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MemberSet> _members = new(StringComparer.Ordinal);
 
     private readonly ServerSignature? _signer;
     private long _depth;
@@ -170,20 +172,20 @@ public sealed class RoomScript
             })),
             Kind.ThirdPartyInvite => ThirdPartyInvite(),
             Kind.Revoke when _pendingInvites.Count > 0 => Revoke(),
-            Kind.Leave when joined.Count > 1 => Decide(new LeaveRoom { RoomId = RoomId, Sender = _faker.PickRandom(joined.Where(u => u != Creator)) }),
+            Kind.Leave when joined.Count > 1 => Decide(new LeaveRoom { RoomId = RoomId, Sender = AnyBut(joined, Creator) }),
             Kind.Reinvite when Members(Memberships.Leave) is { Count: > 0 } left =>
-                Decide(new InviteUser { RoomId = RoomId, Sender = Creator, UserId = _faker.PickRandom(left) }),
+                Decide(new InviteUser { RoomId = RoomId, Sender = Creator, UserId = Any(left) }),
             Kind.AcceptInvite when Members(Memberships.Invite) is { Count: > 0 } invited =>
-                Decide(new JoinRoom { RoomId = RoomId, Sender = _faker.PickRandom(invited) }),
+                Decide(new JoinRoom { RoomId = RoomId, Sender = Any(invited) }),
             Kind.Kick when joined.Count > 2 => Decide(new KickUser
-                { RoomId = RoomId, Sender = Creator, UserId = _faker.PickRandom(joined.Where(u => u != Creator)), Reason = _faker.Lorem.Sentence(3) }),
+                { RoomId = RoomId, Sender = Creator, UserId = AnyBut(joined, Creator), Reason = _faker.Lorem.Sentence(3) }),
             Kind.Ban when joined.Count > 2 => Decide(new BanUser
-                { RoomId = RoomId, Sender = Creator, UserId = _faker.PickRandom(joined.Where(u => u != Creator)), Reason = _faker.Rant.Review() }),
-            Kind.Unban when Members(Memberships.Ban) is { Count: > 0 } banned => Decide(new UnbanUser { RoomId = RoomId, Sender = Creator, UserId = _faker.PickRandom(banned) }),
+                { RoomId = RoomId, Sender = Creator, UserId = AnyBut(joined, Creator), Reason = _faker.Rant.Review() }),
+            Kind.Unban when Members(Memberships.Ban) is { Count: > 0 } banned => Decide(new UnbanUser { RoomId = RoomId, Sender = Creator, UserId = Any(banned) }),
             _ => null,
         };
         // Anything not possible right now (or refused) becomes a message, which a joined member may always send.
-        return step ?? Decide(Message(_faker.PickRandom(joined)))
+        return step ?? Decide(Message(Any(joined)))
             ?? throw new InvalidOperationException($"The seeded room {RoomId} refused a message from a joined member");
     }
 
@@ -232,8 +234,17 @@ public sealed class RoomScript
         return step;
     }
 
-    private List<string> Members(string membership) =>
-        _memberships.Where(m => m.Value == membership).Select(m => m.Key).ToList();
+    private MemberSet Members(string membership) =>
+        _members.TryGetValue(membership, out var set) ? set : _members[membership] = new MemberSet();
+
+    private string Any(MemberSet members) => members[_faker.Random.Int(0, members.Count - 1)];
+
+    /// <summary>A member other than <paramref name="excluded"/> (the caller makes sure there is one).</summary>
+    private string AnyBut(MemberSet members, string excluded)
+    {
+        while (true)
+            if (Any(members) is var member && member != excluded) return member;
+    }
 
     /// <summary>The decided event as the PDU the server would store (against the state before it), or as decided without a key.</summary>
     private MatrixEvent Seal(MatrixEvent ev) =>
@@ -245,7 +256,12 @@ public sealed class RoomScript
         _state = _state.Apply(ev);
         _last = ev.EventId;
         if (_signer is not null) _lastReferenceHash = PduChain.ReferenceHashOf(ev, _version);
-        if (ev is MemberEvent { StateKey: { } user, Membership: { } membership }) _memberships[user] = membership;
+        if (ev is MemberEvent { StateKey: { } user, Membership: { } membership })
+        {
+            if (_memberships.TryGetValue(user, out var previous)) Members(previous).Remove(user);
+            _memberships[user] = membership;
+            Members(membership).Add(user);
+        }
     }
 
     /// <summary>Decides a command against the room as it stands; the event (or null when refused) advances the room.</summary>
@@ -264,6 +280,34 @@ public sealed class RoomScript
     private string NewEventId() => "$" + _faker.Random.String2(43, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 
     private enum Kind { Message, Topic, Name, Visibility, GuestAccess, ThirdPartyInvite, Revoke, Leave, Reinvite, AcceptInvite, Kick, Ban, Unban }
+}
+
+/// <summary>Users with one membership: constant-time add, remove and pick by index (removal moves the last into the gap).</summary>
+internal sealed class MemberSet
+{
+    private readonly List<string> _users = [];
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+
+    public int Count => _users.Count;
+    public string this[int i] => _users[i];
+
+    public void Add(string user)
+    {
+        if (!_index.TryAdd(user, _users.Count)) return;
+        _users.Add(user);
+    }
+
+    public void Remove(string user)
+    {
+        if (!_index.Remove(user, out var i)) return;
+        var last = _users[^1];
+        _users.RemoveAt(_users.Count - 1);
+        if (i < _users.Count)
+        {
+            _users[i] = last;
+            _index[last] = i;
+        }
+    }
 }
 
 public sealed record SeedUser(string UserId, string DisplayName);
