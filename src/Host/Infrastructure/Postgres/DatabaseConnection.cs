@@ -47,7 +47,7 @@ public sealed class DatabaseConnection : IDisposable
     /// functions (Marten's <c>mt_quick_append_events</c>, the upserts): a pooled connection that holds prepared
     /// statements is reset without <c>DISCARD ALL</c> (which drops every plan), by <c>RESET ALL</c>, <c>CLOSE ALL</c>,
     /// <c>UNLISTEN *</c>, <c>pg_advisory_unlock_all()</c>, <c>DISCARD SEQUENCES</c> and <c>DISCARD TEMP</c> — so the
-    /// temporary tables of Marten's bulk insert are still dropped. Measured in docs/benchmarks.md ("Cutting a command's CPU").
+    /// temporary tables of Marten's bulk insert are still dropped. Measured in docs/benchmarks.md ("Cutting the command's CPU").
     /// </summary>
     public static string WithStatementPreparation(string connectionString)
     {
