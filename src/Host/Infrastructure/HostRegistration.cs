@@ -85,7 +85,8 @@ public static class HostRegistration
             {
                 var options = new StoreOptions();
                 var configuration = sp.GetRequiredService<IConfiguration>();
-                options.AddMatrixRooms(sp.GetRequiredService<DatabaseConnection>().ConnectionString, configuration["MatrixRooms:Schema"])
+                options.AddMatrixRooms(DatabaseConnection.WithStatementPreparation(sp.GetRequiredService<DatabaseConnection>().ConnectionString),
+                        configuration["MatrixRooms:Schema"])
                     .UseProjectionVersions(configuration);
                 // Quick append: every append names its expected version, so Marten need not read the stream first.
                 options.Events.AppendMode = EventAppendMode.Quick;
