@@ -77,6 +77,8 @@ public sealed class RoomShards
             for (var i = 0; i < ExtraConnectionStrings.Count; i++)
                 tenancy.AddSingleTenantDatabase(ExtraConnectionStrings[i], TenantOf(i + 1));
         });
+        // Sessions without a tenant (everything user-scoped) are the main database's: Marten refuses them otherwise.
+        options.Advanced.DefaultTenantUsageEnabled = true;
     }
 }
 
