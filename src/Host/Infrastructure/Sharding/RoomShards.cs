@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
 using JasperFx;
 using Marten;
 using Matrix.Rooms.Domain.Rooms;
@@ -35,18 +32,8 @@ public sealed class RoomShards
         new(configuration.GetSection(Section).GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue)
             .Select(c => c.Value).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToList());
 
-    /// <summary>
-    /// The placement rule, the one place it is written: the first 8 bytes of SHA-256 over the room ID's UTF-8, read as a
-    /// big-endian unsigned integer, modulo the shard count. Stable for a given count; a different count moves most rooms
-    /// (docs/scale-out.md: adding a shard means moving rooms with export/import).
-    /// </summary>
-    public static int ShardOf(string roomId, int count)
-    {
-        if (count <= 1) return 0;
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(roomId), hash);
-        return (int)(BinaryPrimitives.ReadUInt64BigEndian(hash) % (ulong)count);
-    }
+    /// <summary>The placement rule (<see cref="Projections.RoomPlacement.ShardOf"/>: SHA-256 of the room ID, first 8 bytes, modulo the count).</summary>
+    public static int ShardOf(string roomId, int count) => Projections.RoomPlacement.ShardOf(roomId, count);
 
     public int ShardOf(string roomId) => ShardOf(roomId, Count);
 
