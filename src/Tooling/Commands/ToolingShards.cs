@@ -30,9 +30,17 @@ internal static class ToolingShards
         var byNumber = databases.OfType<IMartenDatabase>()
             .ToDictionary(d => int.TryParse(d.Identifier.AsSpan("shard".Length), out var n) ? n : throw new InvalidOperationException($"Not a shard database: {d.Identifier}"));
 #pragma warning restore CS0618
-        var schema = ((StoreOptions)serving.Options).DatabaseSchemaName;
+        var options = (StoreOptions)serving.Options;
+        // The serving model's schema in every shard first (what the Host applies at start-up; a fresh database gets its
+        // tables): the per-shard stores then never migrate anything themselves — their model is the engine's part only, and
+        // a migration from it would change what the serving store relies on (e.g. its quick-append function).
+        await serving.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         return (shard < 0 ? byNumber.Keys.Order().ToArray() : [shard])
-            .Select(n => new ShardStore(n, RebuildStaging.StoreFor(serving, ((PostgresqlDatabase)byNumber[n]).DataSource, schema), owned: true)).ToList();
+            .Select(n => new ShardStore(n, RebuildStaging.StoreFor(serving, ((PostgresqlDatabase)byNumber[n]).DataSource, options.DatabaseSchemaName, o =>
+            {
+                o.AutoCreateSchemaObjects = JasperFx.AutoCreate.None;
+                o.Events.AppendMode = options.Events.AppendMode;
+            }), owned: true)).ToList();
     }
 
     /// <summary>The shard a room lives in (<see cref="RoomPlacement"/>).</summary>
