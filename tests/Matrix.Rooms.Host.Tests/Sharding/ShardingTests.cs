@@ -194,5 +194,10 @@ public sealed class ShardingTests(ShardedHostFixture host)
         (await Ok("/joined_members"))["joined"]!.AsObject().Should().HaveCount(1);
         (await Ok("/state")).Should().NotBeNull();
         (await Ok("/initialSync"))["room_id"]!.GetValue<string>().Should().Be(roomId);
+
+        // The operator API's time travel reads the room's shard too.
+        var (adminStatus, adminText, _) = await host.SendRawAsync("GET", $"{Matrix.Rooms.Host.Features.Admin.AdminApi.Prefix}/rooms/{HostFixture.Room(roomId)}/state", null);
+        adminStatus.Should().Be(200, adminText);
+        adminText.Should().Contain("sharded");
     }
 }
