@@ -17,7 +17,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   sync [rooms] [events] [wakeups] [idle rooms]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
 //   sync-lazy [members]             initial sync with lazy-loaded members, 100,000-member room / 10-member room (brief: <= 1.5x)
 //   startup [runs]                  the built Host: process start to the first 200 on /versions (Production)
-//   cluster [seconds] [clients] [rounds]  sends/s with 1, 2 and 3 Host processes on one database; failover after SIGKILL (docs/scale-out.md)
+//   cluster [seconds] [clients] [rounds] [databases]  sends/s with 1, 2 and 3 Host processes on 1 and 2 databases (rooms sharded); failover after SIGKILL (docs/scale-out.md)
 //   logins [seconds] [bounded|unbounded]  unrelated request latency while 16 clients log in (PBKDF2 600,000)
 //   anything else                   BenchmarkDotNet switcher over the [Benchmark] classes (e.g. --filter '*Authorization*')
 var scenario = args.FirstOrDefault();
@@ -65,7 +65,7 @@ switch (scenario)
         await SyncScenario.LazyMembersAsync(Arg(1, 100_000));
         break;
     case "cluster":
-        await ClusterScenario.RunAsync(Arg(1, 20), Arg(2, 24), Arg(3, 2));
+        await ClusterScenario.RunAsync(Arg(1, 20), Arg(2, 24), Arg(3, 2), Arg(4, 2));
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");

@@ -5,7 +5,7 @@ using Matrix.Rooms.Host.Tests.Cluster;
 namespace Matrix.Rooms.Bench.Scenarios;
 
 /// <summary>
-/// <c>cluster [seconds] [clients] [rounds]</c> (docs/scale-out.md): Host processes (the bench's build of the Host, Production, so
+/// <c>cluster [seconds] [clients] [rounds] [databases]</c> (docs/scale-out.md): Host processes (the bench's build of the Host, Production, so
 /// the committed generated code) on one database of the bench cluster.
 /// <list type="number">
 /// <item>Throughput with 1, 2 and 3 nodes, each on a fresh database: <c>clients</c> clients, each with its own account and
@@ -32,29 +32,35 @@ public static class ClusterScenario
         ["MatrixRooms__RateLimits__PasswordHashing__QueueLimit"] = "100000",
     };
 
-    public static async Task RunAsync(int seconds, int clients, int rounds)
+    /// <param name="databases">Up to this many databases (1: the main one only; 2: rooms sharded over the main one and
+    /// one more, <c>MatrixRooms:Shards</c>), each node count run with each database count.</param>
+    public static async Task RunAsync(int seconds, int clients, int rounds, int databases = 2)
     {
         using var cluster = BenchCluster.StartOrAttach();
         Console.Error.WriteLine($"cluster: {clients} clients, {seconds} s per run, on the {cluster.Description}; machine: {Environment.ProcessorCount} cores");
-        var throughput = new Dictionary<int, List<double>> { [1] = [], [2] = [], [3] = [] };
+        var throughput = new Dictionary<(int Nodes, int Databases), List<double>>();
+        foreach (var dbs in Enumerable.Range(1, Math.Max(1, databases)))
+            foreach (var nodes in new[] { 1, 2, 3 })
+                throughput[(nodes, dbs)] = [];
         for (var round = 0; round < Math.Max(1, rounds); round++)
-            foreach (var count in throughput.Keys)
+            foreach (var (count, dbs) in throughput.Keys)
             {
-                await using var run = await ClusterRun.StartAsync(cluster, count);
+                await using var run = await ClusterRun.StartAsync(cluster, count, dbs);
                 var senders = await run.PrepareAsync(clients);
                 var measured = await run.MeasureAsync(senders, TimeSpan.FromSeconds(seconds));
-                throughput[count].Add(measured);
-                Console.Error.WriteLine($"round {round + 1}, {count} node(s): {measured:F0} sends/s");
+                throughput[(count, dbs)].Add(measured);
+                Console.Error.WriteLine($"round {round + 1}, {count} node(s), {dbs} database(s): {measured:F0} sends/s");
             }
-        var one = throughput[1].Average();
-        foreach (var (count, runs) in throughput)
+        var one = throughput[(1, 1)].Average();
+        foreach (var ((count, dbs), runs) in throughput)
         {
-            BenchMetrics.Record($"cluster_sends_per_s_{count}_node{(count == 1 ? "" : "s")}", runs.Average(), "sends/s",
-                note: $"{clients} clients on {count} node(s), own room each, keep-alive, {seconds} s; runs: {string.Join(", ", runs.Select(r => r.ToString("F0")))}");
-            if (count > 1) BenchMetrics.Record($"cluster_ratio_{count}_nodes_to_1", runs.Average() / one, "x");
+            var suffix = dbs == 1 ? "" : $"_{dbs}_databases";
+            BenchMetrics.Record($"cluster_sends_per_s_{count}_node{(count == 1 ? "" : "s")}{suffix}", runs.Average(), "sends/s",
+                note: $"{clients} clients on {count} node(s), {dbs} database(s), own room each, keep-alive, {seconds} s; runs: {string.Join(", ", runs.Select(r => r.ToString("F0")))}");
+            if (count > 1 || dbs > 1) BenchMetrics.Record($"cluster_ratio_{count}_nodes{suffix}_to_1", runs.Average() / one, "x");
         }
 
-        await using (var run = await ClusterRun.StartAsync(cluster, 3, oneByOne: true))
+        await using (var run = await ClusterRun.StartAsync(cluster, 3, databases: 1, oneByOne: true))
         {
             var senders = await run.PrepareAsync(clients);
             var (clientFailover, nodeRemoved, agentsMoved) = await run.FailoverAsync(senders);
@@ -78,22 +84,27 @@ public static class ClusterScenario
     {
         private readonly BenchCluster _cluster;
         private readonly string _database;
+        private readonly IReadOnlyList<string> _shardDatabases;
         private readonly List<HostNode> _nodes;
         private readonly WolverineNodeTable _table;
         private readonly MatrixHttp _http = new(TimeSpan.FromSeconds(60));
 
-        private ClusterRun(BenchCluster cluster, string database, string connection, int count)
+        private ClusterRun(BenchCluster cluster, string database, string connection, int count, IReadOnlyList<string> shardDatabases)
         {
-            (_cluster, _database) = (cluster, database);
-            _nodes = Enumerable.Range(0, count).Select(i => new HostNode(((char)('a' + i)).ToString(), connection, BenchHost.RepositoryRoot(), Settings)).ToList();
+            (_cluster, _database, _shardDatabases) = (cluster, database, shardDatabases);
+            // Shards 1…: MatrixRooms:Shards:0, :1, … (docs/scale-out.md "Sharding rooms").
+            var settings = new Dictionary<string, string>(Settings);
+            for (var i = 0; i < shardDatabases.Count; i++) settings[$"MatrixRooms__Shards__{i}"] = cluster.CreateDatabase(shardDatabases[i]);
+            _nodes = Enumerable.Range(0, count).Select(i => new HostNode(((char)('a' + i)).ToString(), connection, BenchHost.RepositoryRoot(), settings)).ToList();
             _table = new WolverineNodeTable(connection);
         }
 
         /// <param name="oneByOne">Start the nodes one after another, not B and C together.</param>
-        public static async Task<ClusterRun> StartAsync(BenchCluster cluster, int count, bool oneByOne = false)
+        public static async Task<ClusterRun> StartAsync(BenchCluster cluster, int count, int databases = 1, bool oneByOne = false)
         {
-            var database = $"bench_cluster_{count}_{DateTime.UtcNow:yyyyMMddHHmmss}";
-            var run = new ClusterRun(cluster, database, cluster.CreateDatabase(database), count);
+            var database = $"bench_cluster_{count}_{databases}_{DateTime.UtcNow:yyyyMMddHHmmss}";
+            var run = new ClusterRun(cluster, database, cluster.CreateDatabase(database), count,
+                Enumerable.Range(1, databases - 1).Select(i => $"{database}_shard{i}").ToList());
             try
             {
                 await run._nodes[0].StartAsync(TimeSpan.FromMinutes(3)); // creates the schema
@@ -224,6 +235,7 @@ public static class ClusterScenario
             foreach (var node in _nodes) await node.DisposeAsync();
             _http.Dispose();
             _cluster.DropDatabase(_database);
+            foreach (var shard in _shardDatabases) _cluster.DropDatabase(shard);
         }
     }
 }

@@ -9,7 +9,7 @@ using Wolverine;
 namespace Matrix.Rooms.Host.Commands;
 
 /// <summary>The seeder's way to the room handlers: the same Wolverine commands a client request sends.</summary>
-internal sealed class RoomCommandPath(IMessageBus bus, IOptions<MatrixRoomsOptions> options) : IRoomCommandPath
+internal sealed class RoomCommandPath(IMessageBus bus, IOptions<MatrixRoomsOptions> options, Infrastructure.Sharding.RoomShards shards) : IRoomCommandPath
 {
     public string ServerName => options.Value.ServerName;
 
@@ -17,5 +17,5 @@ internal sealed class RoomCommandPath(IMessageBus bus, IOptions<MatrixRoomsOptio
         (await bus.InvokeAsync<CreateRoomResult>(command, ct)).Error;
 
     public async Task<MatrixError?> SendAsync(RoomCommand command, CancellationToken ct) =>
-        (await bus.InvokeAsync<RoomCommandResult>(command, ct)).Error;
+        (await shards.InvokeAsync<RoomCommandResult>(bus, command, ct)).Error;
 }

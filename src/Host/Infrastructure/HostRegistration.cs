@@ -57,6 +57,12 @@ public static class HostRegistration
         builder.AddMatrixRoomsConsoleLogging();
         builder.Services.AddSingleton<IClock>(SystemClock.Instance);
         builder.Services.AddSingleton<DatabaseConnection>();
+        // Rooms over several databases (MatrixRooms:Shards; none: one database, as always). docs/scale-out.md.
+        var shards = Sharding.RoomShards.FromConfiguration(builder.Configuration);
+        if (shards.IsSharded && string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Marten")))
+            throw new InvalidOperationException($"{Sharding.RoomShards.Section} needs ConnectionStrings:Marten (the main database, shard 0)");
+        builder.Services.AddSingleton(shards);
+        builder.Services.AddScoped<Sharding.RoomSessions>();
         builder.Services.AddServerSigningKey();
         builder.Services.AddScoped<RoomReader>();
         builder.Services.TryAddScoped<Features.RoomDirectory.IRoomDirectoryVisibility, Features.RoomDirectory.PublishedRoomDirectory>();
@@ -96,6 +102,7 @@ public static class HostRegistration
                 options.Schema.For<RoomAliasEntry>().Index(x => x.RoomId);
                 options.Schema.For<PublishedRoom>();
                 options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
+                shards.Configure(options, sp.GetRequiredService<DatabaseConnection>().ConnectionString);
                 return options;
             })
             .UseLightweightSessions()
@@ -104,7 +111,12 @@ public static class HostRegistration
             .ApplyAllDatabaseChangesOnStartup()
             // Async projections and subscriptions (none today: every projection is inline) would run as Wolverine agents,
             // spread over the live nodes and moved off a dead one (docs/scale-out.md), instead of Marten's own daemon.
-            .IntegrateWithWolverine(m => m.UseWolverineManagedEventSubscriptionDistribution = true);
+            .IntegrateWithWolverine(m =>
+            {
+                m.UseWolverineManagedEventSubscriptionDistribution = true;
+                // Sharded: Wolverine's node tracking and envelopes stay in the main database (each shard gets its own envelope tables too).
+                if (shards.IsSharded) m.MainDatabaseConnectionString = builder.Configuration.GetConnectionString("Marten");
+            });
 
         var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
         builder.Host.UseWolverine(opts =>

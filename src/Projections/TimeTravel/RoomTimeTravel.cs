@@ -64,12 +64,13 @@ public abstract record RoomPoint
 /// (<see cref="RoomSnapshotProjection"/>). Reads the events up to that point and nothing else; no projection is involved,
 /// so the answer does not depend on any read model being current.
 /// </summary>
-public sealed class RoomTimeTravel(IDocumentStore store)
+public sealed class RoomTimeTravel(IDocumentStore store, string? tenantId = null)
 {
     public async Task<Result<RoomStateSummary>> StateAtAsync(string roomId, RoomPoint point, CancellationToken ct = default)
     {
         if (!RoomId.IsValid(roomId)) return MatrixError.InvalidParam($"Not a valid room ID: {roomId}");
-        await using var session = store.QuerySession();
+        // tenantId: the database of a room sharded over several (Marten tenant per database); null: the store's default.
+        await using var session = tenantId is null ? store.QuerySession() : store.QuerySession(tenantId);
         var stream = await session.Events.FetchStreamStateAsync(roomId, ct);
         if (stream is null) return MatrixError.NotFound($"Unknown room {roomId}");
 

@@ -27,6 +27,9 @@ public sealed class RebuildInput : NetCoreInput
 
     [Description("After rebuilding, keep applying new events until Ctrl+C or SIGTERM (blue/green: follow the old servers' appends)")]
     public bool FollowFlag;
+
+    [Description(ToolingShards.FlagHelp)]
+    public int ShardFlag = -1;
 }
 
 [Description("Rebuilds one or all projections from the event store beside the serving tables, with progress, events/s and ETA, verifies a sample of rooms against live aggregation, then switches the rebuilt tables in",
@@ -46,6 +49,22 @@ public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
             return true;
         }
 
+        // Rooms over several databases: each shard rebuilt (or verified) in turn, on its own database.
+        var shards = await ToolingShards.SelectAsync(store, input.ShardFlag);
+        if (input.FollowFlag && shards.Count > 1)
+            return ToolingCommand.Fail("rebuild", "--follow follows one database: name it with --shard");
+        var ok = true;
+        foreach (var shard in shards)
+            using (shard)
+            {
+                if (shards.Count > 1 || input.ShardFlag >= 0) Console.WriteLine($"shard {shard.Shard}:");
+                ok &= await RebuildAsync(services, shard.Store, input);
+            }
+        return ok;
+    });
+
+    private static async Task<bool> RebuildAsync(IServiceProvider services, IDocumentStore store, RebuildInput input)
+    {
         if (input.VerifyOnlyFlag)
         {
             var verifier = new RebuildVerifier(store);
@@ -74,7 +93,7 @@ public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
             FollowUntil = input.FollowFlag ? stop.Token : null,
         };
         var result = await ConsoleProgress.RunAsync("rebuild", progress =>
-            ActivatorUtilities.GetServiceOrCreateInstance<ProjectionRebuilder>(services).RebuildAsync(options, progress, CancellationToken.None));
+            ActivatorUtilities.CreateInstance<ProjectionRebuilder>(services, store).RebuildAsync(options, progress, CancellationToken.None));
 
         Console.WriteLine((result.Switched ? "Rebuilt and switched in " : "Rebuilt, not switched: ") + string.Join(", ", result.Replayed) +
                           (result.RebuiltByDaemon.Count > 0 ? $"; with the Marten daemon: {string.Join(", ", result.RebuiltByDaemon)}" : ""));
@@ -86,7 +105,7 @@ public sealed class RebuildCommand : JasperFxAsyncCommand<RebuildInput>
         if (!result.Switched)
             return ToolingCommand.Fail("rebuild", "the rebuilt documents differ from live aggregation: nothing was switched, the read models are as they were");
         return verified;
-    });
+    }
 
     private static bool Report(VerificationReport verification)
     {

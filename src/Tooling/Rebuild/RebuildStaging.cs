@@ -59,10 +59,14 @@ public sealed class RebuildStaging : IAsyncDisposable
     /// A store with the engine's model (<c>AddMatrixRoomsModel</c>) and the serving store's projection versions (so the same
     /// table names), in <paramref name="schema"/>, sharing the serving store's data source.
     /// </summary>
-    public static DocumentStore StagingStoreFor(IDocumentStore serving, string schema)
+    public static DocumentStore StagingStoreFor(IDocumentStore serving, string schema) =>
+        StoreFor(serving, ((PostgresqlDatabase)serving.Storage.Database).DataSource, schema);
+
+    /// <summary>A store with the engine's model and the serving store's projection versions, in <paramref name="schema"/>, on
+    /// <paramref name="dataSource"/> (the staging store; one shard's database for the tooling, Commands/ToolingShards).</summary>
+    public static DocumentStore StoreFor(IDocumentStore serving, Npgsql.NpgsqlDataSource dataSource, string schema, Action<StoreOptions>? configure = null)
     {
         var versions = ProjectionCatalog.All(serving).ToDictionary(p => p.Name, p => p.Version, StringComparer.Ordinal);
-        var dataSource = ((PostgresqlDatabase)serving.Storage.Database).DataSource;
         return DocumentStore.For(options =>
         {
             options.Connection(dataSource);
@@ -71,6 +75,7 @@ public sealed class RebuildStaging : IAsyncDisposable
             foreach (var projection in options.Projections.All.OfType<JasperFx.Events.Projections.ProjectionBase>())
                 if (versions.TryGetValue(projection.Name, out var version)) projection.Version = version;
             options.UseVersionedProjectionTables();
+            configure?.Invoke(options);
         });
     }
     public string RetiredSchema { get; }

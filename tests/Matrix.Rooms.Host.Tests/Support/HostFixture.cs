@@ -9,7 +9,7 @@ using Wolverine;
 namespace Matrix.Rooms.Host.Tests.Support;
 
 /// <summary>One Host (Alba, in memory HTTP) on its own database, shared by a test collection.</summary>
-public sealed class HostFixture : IAsyncLifetime
+public class HostFixture : IAsyncLifetime
 {
     public IAlbaHost Host { get; private set; } = null!;
 
@@ -21,8 +21,12 @@ public sealed class HostFixture : IAsyncLifetime
             builder.UseSetting("ConnectionStrings:Marten", connectionString);
             builder.UseSetting("MatrixRooms:PasswordHashIterations", "1000");
             builder.ConfigureServices(services => services.RunWolverineInSoloMode());
+            Configure(builder);
         });
     }
+
+    /// <summary>More settings for a fixture of its own (e.g. the sharded host: Sharding/ShardedHostFixture).</summary>
+    protected virtual void Configure(IWebHostBuilder builder) { }
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 

@@ -44,6 +44,10 @@ public static class AdminApi
 
         admin.MapGet("/rooms/{roomId}/state", async (string roomId, HttpRequest request, RoomTimeTravel timeTravel, CancellationToken ct) =>
         {
+            // Rooms over several databases: the room's shard (docs/scale-out.md).
+            var shards = request.HttpContext.RequestServices.GetRequiredService<Infrastructure.Sharding.RoomShards>();
+            if (shards.IsSharded)
+                timeTravel = new RoomTimeTravel(request.HttpContext.RequestServices.GetRequiredService<Marten.IDocumentStore>(), shards.TenantOfRoom(roomId));
             var point = RoomPoint.Parse(request.Query["at_version"].ToString(), request.Query["at"].ToString());
             if (!point.IsSuccess) return MatrixHttp.Error(point.Error!);
             var state = await timeTravel.StateAtAsync(roomId, point.Value, ct);

@@ -13,11 +13,20 @@ namespace Matrix.Rooms.Host.Features.Client;
 public static class JoinedRoomsEndpoint
 {
     public static void MapJoinedRooms(this IEndpointRouteBuilder api) =>
-        api.MapGet("/joined_rooms", async (Caller caller, IQuerySession session, CancellationToken ct) =>
+        api.MapGet("/joined_rooms", async (Caller caller, Infrastructure.Sharding.RoomSessions sessions, CancellationToken ct) =>
         {
-            var rooms = await JoinedRoomIdsAsync(session, caller.UserId, ct);
+            var rooms = await JoinedRoomIdsAsync(sessions, caller.UserId, ct);
             return MatrixHttp.Ok(new JsonObject { ["joined_rooms"] = new JsonArray(rooms.Select(r => (JsonNode)r).ToArray()) });
         }).For(ClientEndpoint.GetJoinedRooms);
+
+    /// <summary>The user's joined rooms over every shard (one query per shard), in one order.</summary>
+    public static async Task<IReadOnlyList<string>> JoinedRoomIdsAsync(Infrastructure.Sharding.RoomSessions sessions, string userId, CancellationToken ct)
+    {
+        if (!sessions.Shards.IsSharded) return await JoinedRoomIdsAsync(sessions.Main, userId, ct);
+        var all = new List<string>();
+        foreach (var session in sessions.All) all.AddRange(await JoinedRoomIdsAsync(session, userId, ct));
+        return all.Order(StringComparer.Ordinal).ToList();
+    }
 
     public static async Task<IReadOnlyList<string>> JoinedRoomIdsAsync(IQuerySession session, string userId, CancellationToken ct)
     {

@@ -7,6 +7,7 @@ using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
 using Wolverine;
@@ -57,7 +58,7 @@ public static class ForgetRoomEndpoint
         {
             RoomEndpoints.ValidateRoomId(roomId);
             await http.Request.ReadObjectAsync(ct);
-            var member = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
+            var member = await http.RoomSession(roomId).LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
             if (member is null) return MatrixHttp.Error(MatrixError.NotFound($"{caller.UserId} has never been in room {roomId}"));
             if (member.Membership == Memberships.Join)
                 return MatrixHttp.Error(new MatrixError(400, "M_UNKNOWN", $"User {caller.UserId} is in room {roomId}"));

@@ -77,7 +77,7 @@ public static class ProfileEndpoints
             }).AllowAnonymous();
 
             // Guests may set their display name only (spec guest list: PUT /profile/{userId}/displayname).
-            api.MapPut($"/profile/{{userId}}/{field}", async (HttpContext http, Caller caller, string userId, IMessageBus bus, IQuerySession session,
+            api.MapPut($"/profile/{{userId}}/{field}", async (HttpContext http, Caller caller, string userId, IMessageBus bus, Infrastructure.Sharding.RoomSessions session,
                 CancellationToken ct) =>
             {
                 var body = await http.Request.ReadObjectAsync(ct);
@@ -94,7 +94,7 @@ public static class ProfileEndpoints
                 return await ChangeAsync(caller, userId, field, value.Length == 0 ? null : value, bus, session, ct);
             }).For(field == DisplayName ? ClientEndpoint.SetDisplayName : ClientEndpoint.SetAvatarUrl);
 
-            api.MapDelete($"/profile/{{userId}}/{field}", (Caller caller, string userId, IMessageBus bus, IQuerySession session, CancellationToken ct) =>
+            api.MapDelete($"/profile/{{userId}}/{field}", (Caller caller, string userId, IMessageBus bus, Infrastructure.Sharding.RoomSessions session, CancellationToken ct) =>
                 ChangeAsync(caller, userId, field, null, bus, session, ct)).For(ClientEndpoint.DeleteProfileField);
         }
     }
@@ -109,7 +109,7 @@ public static class ProfileEndpoints
         return await profile ?? new UserProfile { Id = userId };
     }
 
-    private static async Task<IResult> ChangeAsync(Caller caller, string userId, string field, string? value, IMessageBus bus, IQuerySession session,
+    private static async Task<IResult> ChangeAsync(Caller caller, string userId, string field, string? value, IMessageBus bus, Infrastructure.Sharding.RoomSessions session,
         CancellationToken ct)
     {
         if (userId != caller.UserId) return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} cannot change the profile of {userId}"));
@@ -122,12 +122,14 @@ public static class ProfileEndpoints
     /// One new join event per joined room, the current member content with the new <c>displayname</c>/<c>avatar_url</c>.
     /// A room that refuses it (its rules decide) keeps the old one; the global profile is changed all the same.
     /// </summary>
-    private static async Task UpdateMemberEventsAsync(Caller caller, UserProfile profile, IMessageBus bus, IQuerySession session, CancellationToken ct)
+    private static async Task UpdateMemberEventsAsync(Caller caller, UserProfile profile, IMessageBus bus, Infrastructure.Sharding.RoomSessions sessions, CancellationToken ct)
     {
-        var rooms = await JoinedRoomsEndpoint.JoinedRoomIdsAsync(session, caller.UserId, ct);
+        var rooms = await JoinedRoomsEndpoint.JoinedRoomIdsAsync(sessions, caller.UserId, ct);
         if (rooms.Count == 0) return;
-        var current = (await session.LoadManyAsync<RoomStateEntry>(ct, rooms.Select(r => RoomStateEntry.IdFor(r, EventTypes.Member, caller.UserId))))
-            .ToDictionary(e => e.RoomId, e => e.Event.Content);
+        var current = new Dictionary<string, JsonObject>();
+        foreach (var shard in rooms.GroupBy(sessions.Shards.ShardOf))
+            foreach (var e in await sessions.ForShard(shard.Key).LoadManyAsync<RoomStateEntry>(ct, shard.Select(r => RoomStateEntry.IdFor(r, EventTypes.Member, caller.UserId))))
+                current[e.RoomId] = e.Event.Content;
         foreach (var roomId in rooms)
         {
             var content = current.TryGetValue(roomId, out var existing) ? (JsonObject)existing.DeepClone() : new JsonObject();
@@ -137,7 +139,7 @@ public static class ProfileEndpoints
             content.Remove("reason");
             if (profile.DisplayName is not null) content[DisplayName] = profile.DisplayName;
             if (profile.AvatarUrl is not null) content[AvatarUrl] = profile.AvatarUrl;
-            await bus.InvokeAsync<RoomCommandResult>(new SetRoomState
+            await sessions.Shards.InvokeAsync<RoomCommandResult>(bus, new SetRoomState
             {
                 RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, EventType = EventTypes.Member, StateKey = caller.UserId,
                 Content = content,

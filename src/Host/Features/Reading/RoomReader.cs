@@ -27,19 +27,26 @@ public sealed record RoomViewer(string RoomId, Caller Caller, long Head, Visibil
 }
 
 /// <summary>Reads rooms for the client-server API, always through a <see cref="RoomViewer"/>.</summary>
-public sealed class RoomReader(IQuerySession session)
+public sealed class RoomReader(IQuerySession session, Infrastructure.Sharding.RoomSessions? shards = null)
 {
+    /// <summary>The session reading the room's database (<see cref="Infrastructure.Sharding.RoomShards"/>); with one shard, or for a reader
+    /// made for one shard's session, <c>session</c> itself.</summary>
+    private IQuerySession Room(string roomId) => shards?.For(roomId) ?? session;
+
     /// <summary>Who may read at all: members and former members (the filter then decides per event), anyone while the
     /// room is world_readable; guests only while joined or world_readable. Unknown rooms answer like private ones.</summary>
     public async Task<RoomViewer> ViewerAsync(string roomId, Caller caller, CancellationToken ct)
     {
-        var batch = session.CreateBatchQuery();
+        var room = Room(roomId);
+        var batch = room.CreateBatchQuery();
         var headTask = batch.Load<RoomHead>(roomId);
         var visibilityTask = batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId == roomId).ToList();
         var membershipTask = batch.Query<MembershipTimelineEntry>().Where(m => m.RoomId == roomId && m.UserId == caller.UserId).ToList();
-        var forgottenTask = batch.Load<Forget.ForgottenRoom>(Forget.ForgottenRoom.IdFor(caller.UserId, roomId));
+        // The forgotten mark is the user's (main database); in the batch when the room is there too.
+        var forgottenTask = ReferenceEquals(room, session) ? batch.Load<Forget.ForgottenRoom>(Forget.ForgottenRoom.IdFor(caller.UserId, roomId)) : null;
         var memberTask = batch.Load<RoomMember>(RoomMember.IdFor(roomId, caller.UserId));
         await batch.Execute(ct);
+        forgottenTask ??= session.LoadAsync<Forget.ForgottenRoom>(Forget.ForgottenRoom.IdFor(caller.UserId, roomId), ct);
 
         var head = await headTask;
         var visibility = VisibilityValueTimeline.From((await visibilityTask).Select(v => (v.Position, v.Value)));
@@ -59,13 +66,13 @@ public sealed class RoomReader(IQuerySession session)
     public async Task<IReadOnlyList<(long Position, MatrixEvent Event)>> EventsAsync(string roomId, long from, long to, CancellationToken ct)
     {
         if (to < from || to < 1) return [];
-        var events = await session.Events.FetchStreamAsync(roomId, version: to, fromVersion: Math.Max(1, from), token: ct);
+        var events = await Room(roomId).Events.FetchStreamAsync(roomId, version: to, fromVersion: Math.Max(1, from), token: ct);
         return events.Where(e => e.Data is MatrixEvent).Select(e => (e.Version, (MatrixEvent)e.Data)).ToList();
     }
 
     public async Task<(long Position, MatrixEvent Event)?> EventAsync(string roomId, string eventId, CancellationToken ct)
     {
-        var location = await session.LoadAsync<RoomEventLocation>(eventId, ct);
+        var location = await Room(roomId).LoadAsync<RoomEventLocation>(eventId, ct);
         if (location is null || location.RoomId != roomId) return null;
         var events = await EventsAsync(roomId, location.Position, location.Position, ct);
         return events.Count == 1 ? events[0] : null;
@@ -76,7 +83,7 @@ public sealed class RoomReader(IQuerySession session)
     /// the global sequence (0 when the room had none yet).
     /// </summary>
     public async Task<long> PositionAtSequenceAsync(string roomId, long sequence, CancellationToken ct) =>
-        (await session.AdvancedSql.QueryAsync<long>(
+        (await Room(roomId).AdvancedSql.QueryAsync<long>(
             $"select coalesce(max(version), 0) from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events where stream_id = ? and seq_id <= ?",
             ct, roomId, sequence))[0];
 
@@ -85,7 +92,7 @@ public sealed class RoomReader(IQuerySession session)
     {
         if (position is null)
         {
-            var rows = await session.Query<RoomStateEntry>().Where(s => s.RoomId == roomId).ToListAsync(ct);
+            var rows = await Room(roomId).Query<RoomStateEntry>().Where(s => s.RoomId == roomId).ToListAsync(ct);
             return rows.OrderBy(r => r.StreamVersion).Select(r => r.Event).ToList();
         }
         var state = new Dictionary<StateKey, MatrixEvent>();
@@ -115,6 +122,18 @@ public sealed class RoomReader(IQuerySession session)
     /// decided here, at read time (<see cref="Redaction.Applies"/>), with the room's current power levels.
     /// </summary>
     public async Task<EventAnnotations> AnnotationsAsync(Caller caller, IEnumerable<MatrixEvent> events, CancellationToken ct)
+    {
+        if (shards is not { Shards.IsSharded: true }) return await AnnotationsAsync(session, caller, events, ct);
+        // Sharded: each shard's events annotated from its database (transaction records and redactions live with the room).
+        var parts = new List<EventAnnotations>();
+        foreach (var group in events.GroupBy(e => shards.Shards.ShardOf(e.RoomId)))
+            parts.Add(await AnnotationsAsync(shards.ForShard(group.Key), caller, group, ct));
+        return parts.Count == 1 ? parts[0] : new EventAnnotations(
+            parts.SelectMany(p => p.TransactionIds).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value),
+            parts.SelectMany(p => p.Redactions).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value));
+    }
+
+    private static async Task<EventAnnotations> AnnotationsAsync(IQuerySession session, Caller caller, IEnumerable<MatrixEvent> events, CancellationToken ct)
     {
         var list = events.ToList();
         if (list.Count == 0) return EventAnnotations.None;
@@ -150,7 +169,7 @@ public sealed class RoomReader(IQuerySession session)
     public async Task<MatrixEvent?> StateEventAsync(string roomId, StateKey key, long? position, CancellationToken ct)
     {
         if (position is null)
-            return (await session.LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(roomId, key), ct))?.Event;
+            return (await Room(roomId).LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(roomId, key), ct))?.Event;
         return (await StateAsync(roomId, position, ct)).LastOrDefault(e => e.Key == key);
     }
 }

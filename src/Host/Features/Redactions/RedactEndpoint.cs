@@ -32,10 +32,11 @@ public static class RedactEndpoint
             RoomEndpoints.ValidateRoomId(roomId);
             if (!Domain.Identifiers.EventId.IsValid(eventId)) throw new MatrixException(MatrixError.InvalidParam($"Not a valid event ID: {eventId}"));
             var body = await http.Request.ReadObjectAsync(ct);
-            if (await RefusalAsync(session, reader, roomId, eventId, caller.UserId, ct) is { } refused) return MatrixHttp.Error(refused);
+            var rooms = http.RequestServices.GetRequiredService<Infrastructure.Sharding.RoomSessions>();
+            if (await RefusalAsync(rooms.For(roomId), reader, roomId, eventId, caller.UserId, ct) is { } refused) return MatrixHttp.Error(refused);
             var content = new JsonObject();
             if (body.OptionalString("reason") is { } reason) content["reason"] = reason;
-            var result = await bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent
+            var result = await rooms.Shards.InvokeAsync<RoomCommandResult>(bus, new SendRoomEvent
             {
                 RoomId = roomId,
                 Sender = caller.UserId,

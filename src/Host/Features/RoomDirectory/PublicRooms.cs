@@ -13,6 +13,7 @@ using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Matrix.Rooms.Projections.Documents;
 using Microsoft.Extensions.Options;
 using NodaTime;
@@ -74,7 +75,7 @@ public static class PublicRoomsEndpoints
                     : throw new MatrixException(MatrixError.InvalidParam("limit must be a non-negative integer"))
                 : (int?)null;
             var since = query["since"].ToString() is { Length: > 0 } s ? s : null;
-            return MatrixHttp.Ok(await PageAsync(session, new DirectoryQuery(limit, since, null, null), ct));
+            return MatrixHttp.Ok(await PageAsync(session, http.RequestServices.GetRequiredService<RoomSessions>(), new DirectoryQuery(limit, since, null, null), ct));
         }).AllowAnonymous();
 
         api.MapPost("/publicRooms", async (HttpContext http, IQuerySession session, IOptions<MatrixRoomsOptions> options, CancellationToken ct) =>
@@ -96,14 +97,15 @@ public static class PublicRoomsEndpoints
                 _ => throw new MatrixException(MatrixError.BadJson("'room_types' must be an array of strings or nulls")),
             }).ToList();
             // include_all_networks / third_party_instance_id: this server bridges no networks, so every room is "ours".
-            return MatrixHttp.Ok(await PageAsync(session, new DirectoryQuery(limit, body.OptionalString("since"), term, roomTypes), ct));
+            return MatrixHttp.Ok(await PageAsync(session, http.RequestServices.GetRequiredService<RoomSessions>(), new DirectoryQuery(limit, body.OptionalString("since"), term, roomTypes), ct));
         }).For(ClientEndpoint.QueryPublicRooms);
 
-        api.MapGet("/directory/list/room/{roomId}", async (string roomId, IQuerySession session, CancellationToken ct) =>
+        api.MapGet("/directory/list/room/{roomId}", async (HttpContext http, string roomId, IQuerySession session, CancellationToken ct) =>
         {
             RoomEndpoints.ValidateRoomId(roomId);
             var batch = session.CreateBatchQuery();
-            var head = batch.Load<RoomHead>(roomId);
+            var sharded = http.RoomSession(roomId) is var room && !ReferenceEquals(room, session);
+            var head = sharded ? room.LoadAsync<RoomHead>(roomId, ct) : batch.Load<RoomHead>(roomId);
             var published = batch.Load<PublishedRoom>(roomId);
             await batch.Execute(ct);
             if (await head is null) return MatrixHttp.Error(MatrixError.NotFound($"Unknown room {roomId}"));
@@ -118,8 +120,8 @@ public static class PublicRoomsEndpoints
             var visibility = body.OptionalString("visibility") ?? "public";
             if (visibility is not ("public" or "private"))
                 return MatrixHttp.Error(MatrixError.InvalidParam("visibility must be \"public\" or \"private\""));
-            if (await session.LoadAsync<RoomHead>(roomId, ct) is null) return MatrixHttp.Error(MatrixError.NotFound($"Unknown room {roomId}"));
-            if (await MayChangeRoomListAsync(session, roomId, caller.UserId, ct) is { } refused) return MatrixHttp.Error(refused);
+            if (await http.RoomSession(roomId).LoadAsync<RoomHead>(roomId, ct) is null) return MatrixHttp.Error(MatrixError.NotFound($"Unknown room {roomId}"));
+            if (await MayChangeRoomListAsync(http.RoomSession(roomId), roomId, caller.UserId, ct) is { } refused) return MatrixHttp.Error(refused);
             await bus.InvokeAsync(new SetRoomDirectoryVisibility(roomId, visibility == "public", caller.UserId), ct);
             return MatrixHttp.Ok(new JsonObject());
         }).For(ClientEndpoint.SetRoomDirectoryVisibility);
@@ -195,7 +197,7 @@ public static class PublicRoomsEndpoints
     /// One page in room-ID order (a stable order, which the spec recommends since v1.19; Synapse orders by joined
     /// members, largest first). <c>next_batch</c> is there when rooms follow, <c>prev_batch</c> when rooms come before.
     /// </summary>
-    private static async Task<JsonObject> PageAsync(IQuerySession session, DirectoryQuery query, CancellationToken ct)
+    private static async Task<JsonObject> PageAsync(IQuerySession session, RoomSessions rooms, DirectoryQuery query, CancellationToken ct)
     {
         var limit = Math.Min(query.Limit ?? DefaultLimit, MaxLimit);
         var token = query.Since is null ? (PageToken?)null : PageToken.Parse(query.Since);
@@ -211,7 +213,7 @@ public static class PublicRoomsEndpoints
             var ids = await NextRoomsAsync(session, forward, cursor, take, ct);
             if (ids.Count == 0) break;
             cursor = ids[^1];
-            var states = await StateAsync(session, ids, ct);
+            var states = await StateAsync(rooms, ids, ct);
             foreach (var id in ids)
             {
                 var state = states.GetValueOrDefault(id) ?? [];
@@ -224,9 +226,15 @@ public static class PublicRoomsEndpoints
         var page = found.Take(limit).ToList();
         if (!forward) page.Reverse();
 
-        var batch = session.CreateBatchQuery();
-        var counts = page.Select(p => batch.Query<RoomMember>().Where(m => m.RoomId == p.RoomId && m.Membership == Memberships.Join).Count()).ToList();
-        if (page.Count > 0) await batch.Execute(ct);
+        // Each room's count from its shard (one batch per shard; with one shard, one batch).
+        var batches = new Dictionary<int, Marten.Services.BatchQuerying.IBatchedQuery>();
+        var counts = page.Select(p =>
+        {
+            var shard = rooms.Shards.ShardOf(p.RoomId);
+            if (!batches.TryGetValue(shard, out var batch)) batches[shard] = batch = rooms.ForShard(shard).CreateBatchQuery();
+            return batch.Query<RoomMember>().Where(m => m.RoomId == p.RoomId && m.Membership == Memberships.Join).Count();
+        }).ToList();
+        foreach (var batch in batches.Values) await batch.Execute(ct);
 
         var chunk = new JsonArray();
         for (var i = 0; i < page.Count; i++) chunk.Add(Chunk(page[i].RoomId, page[i].State, await counts[i]));
@@ -252,11 +260,13 @@ public static class PublicRoomsEndpoints
     }
 
     /// <summary>The chunk's state rows of <paramref name="roomIds"/>, by room and type: one round trip.</summary>
-    private static async Task<Dictionary<string, Dictionary<string, MatrixEvent>>> StateAsync(IQuerySession session, IReadOnlyList<string> roomIds,
+    private static async Task<Dictionary<string, Dictionary<string, MatrixEvent>>> StateAsync(RoomSessions rooms, IReadOnlyList<string> roomIds,
         CancellationToken ct)
     {
-        var ids = roomIds.SelectMany(r => ChunkStateTypes.Select(t => RoomStateEntry.IdFor(r, t, ""))).ToArray();
-        var rows = await session.LoadManyAsync<RoomStateEntry>(ct, ids);
+        var rows = new List<RoomStateEntry>();
+        foreach (var shard in roomIds.GroupBy(rooms.Shards.ShardOf))
+            rows.AddRange(await rooms.ForShard(shard.Key).LoadManyAsync<RoomStateEntry>(ct,
+                shard.SelectMany(r => ChunkStateTypes.Select(t => RoomStateEntry.IdFor(r, t, ""))).ToArray()));
         return rows.GroupBy(r => r.RoomId).ToDictionary(g => g.Key, g => g.ToDictionary(r => r.Type, r => r.Event));
     }
 

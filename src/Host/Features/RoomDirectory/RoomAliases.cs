@@ -13,6 +13,7 @@ using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Wolverine;
@@ -58,7 +59,7 @@ public static class RoomAliasEndpoints
             var body = await http.Request.ReadObjectAsync(ct);
             var roomId = body.RequiredString("room_id");
             RoomEndpoints.ValidateRoomId(roomId);
-            if (await session.LoadAsync<Projections.Documents.RoomHead>(roomId, ct) is null)
+            if (await http.RoomSession(roomId).LoadAsync<Projections.Documents.RoomHead>(roomId, ct) is null)
                 return MatrixHttp.Error(MatrixError.NotFound($"Unknown room {roomId}"));
             if (await session.LoadAsync<RoomAliasEntry>(alias, ct) is not null) return MatrixHttp.Error(Taken(alias));
             try
@@ -81,13 +82,13 @@ public static class RoomAliasEndpoints
                 : MatrixHttp.Error(MatrixError.NotFound($"Room alias {roomAlias} not found"));
         }).AllowAnonymous();
 
-        api.MapDelete("/directory/room/{roomAlias}", async (Caller caller, string roomAlias, IQuerySession session, IOptions<MatrixRoomsOptions> options,
+        api.MapDelete("/directory/room/{roomAlias}", async (HttpContext http, Caller caller, string roomAlias, IQuerySession session, IOptions<MatrixRoomsOptions> options,
             IMessageBus bus, CancellationToken ct) =>
         {
             var alias = LocalAlias(roomAlias, options.Value.ServerName);
             if (await session.LoadAsync<RoomAliasEntry>(alias, ct) is not { } entry)
                 return MatrixHttp.Error(MatrixError.NotFound($"Room alias {alias} not found"));
-            if (entry.Creator != caller.UserId && !await MayChangeAliasesAsync(session, entry.RoomId, caller.UserId, ct))
+            if (entry.Creator != caller.UserId && !await MayChangeAliasesAsync(http.RoomSession(entry.RoomId), entry.RoomId, caller.UserId, ct))
                 return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} neither created {alias} nor may set the aliases of {entry.RoomId}"));
             await bus.InvokeAsync(new DeleteRoomAlias(alias), ct);
             return MatrixHttp.Ok(new JsonObject());

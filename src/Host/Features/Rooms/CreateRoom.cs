@@ -12,17 +12,19 @@ using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Wolverine;
 
 namespace Matrix.Rooms.Host.Features.Rooms;
 
 public sealed record CreateRoomResult(string? RoomId, MatrixError? Error);
 
-/// <summary>Starts the room's stream with its first events (see <see cref="CreateRoomDecider"/>).</summary>
+/// <summary>Starts the room's stream with its first events (see <see cref="CreateRoomDecider"/>), in the room's shard
+/// (<see cref="RoomShards"/>; the alias and directory entry stay in the main database's session).</summary>
 public static class CreateRoomHandler
 {
-    public static CreateRoomResult Handle(CreateRoom command, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
-        ServerSignature signer)
+    public static async Task<CreateRoomResult> Handle(CreateRoom command, IDocumentSession session, IOptions<MatrixRoomsOptions> options, IClock clock,
+        ServerSignature signer, RoomShards shards, IDocumentStore store, CancellationToken ct)
     {
         var decided = CreateRoomDecider.Decide(command, command.RoomId ?? RoomId.New(options.Value.ServerName), clock.GetCurrentInstant());
         if (!decided.IsSuccess) return new CreateRoomResult(null, decided.Error);
@@ -33,7 +35,15 @@ public static class CreateRoomHandler
         var events = PduChain.Seal(decided.Value, Domain.Authorization.DictionaryAuthState.Empty, version, lastDepth: 0, signer);
         foreach (var ev in events)
             if (Domain.Events.EventLimits.Check(ev) is { } tooLarge) return new CreateRoomResult(null, tooLarge);
-        session.Events.StartStream(roomId, events.ToArray<object>());
+        if (shards.ShardOf(roomId) is var shard && shard == 0) session.Events.StartStream(roomId, events.ToArray<object>());
+        else
+        {
+            // Another database: its own transaction, committed before the main one (alias, directory) — a room whose alias
+            // insert then fails exists without it (docs/scale-out.md, limits).
+            await using var roomSession = store.LightweightSession(RoomShards.TenantOf(shard));
+            roomSession.Events.StartStream(roomId, events.ToArray<object>());
+            await roomSession.SaveChangesAsync(ct);
+        }
         // The alias in the room's creating transaction: a taken one (raced since the endpoint's check) fails both.
         if (command.CanonicalAlias is { } alias)
             session.Insert(new RoomDirectory.RoomAliasEntry { Id = alias, RoomId = roomId, Creator = command.Creator, CreatedAt = clock.GetCurrentInstant() });
@@ -80,7 +90,7 @@ public static class CreateRoomEndpoint
             {
                 return MatrixHttp.Error(RoomDirectory.RoomAliasEndpoints.RoomInUse(alias));
             }
-            if (result.Error is null && await ThirdPartyInviteEndpoints.InviteAllAsync(bus, invite3Pid, result.RoomId!, ct) is { } failed)
+            if (result.Error is null && await ThirdPartyInviteEndpoints.InviteAllAsync(bus, http.RequestServices.GetRequiredService<RoomShards>(), invite3Pid, result.RoomId!, ct) is { } failed)
                 return MatrixHttp.Error(failed);
             return result.Error is not null
                 ? MatrixHttp.Error(result.Error)

@@ -88,9 +88,10 @@ public static class RoomEndpoints
     {
         ValidateRoomId(roomId);
         var body = await http.Request.ReadObjectAsync(ct);
-        if (eventType == EventTypes.CanonicalAlias && await CanonicalAliasErrorAsync(session, roomId, stateKey, body, ct) is { } badAlias)
+        var rooms = http.RequestServices.GetRequiredService<Infrastructure.Sharding.RoomSessions>();
+        if (eventType == EventTypes.CanonicalAlias && await CanonicalAliasErrorAsync(rooms.For(roomId), session, roomId, stateKey, body, ct) is { } badAlias)
             return MatrixHttp.Error(badAlias);
-        var result = await bus.InvokeAsync<RoomCommandResult>(new SetRoomState
+        var result = await rooms.Shards.InvokeAsync<RoomCommandResult>(bus, new SetRoomState
         {
             RoomId = roomId, Sender = caller.UserId, SenderIsGuest = caller.IsGuest, EventType = eventType, StateKey = stateKey, Content = body,
         }, ct);
@@ -103,10 +104,10 @@ public static class RoomEndpoints
     /// checks them; one read of the current event, one of the new aliases. Read before the room's write lock: the
     /// directory may change meanwhile, as it may right after.
     /// </summary>
-    private static async Task<MatrixError?> CanonicalAliasErrorAsync(IQuerySession session, string roomId, string stateKey, JsonObject body,
+    private static async Task<MatrixError?> CanonicalAliasErrorAsync(IQuerySession room, IQuerySession session, string roomId, string stateKey, JsonObject body,
         CancellationToken ct)
     {
-        var current = await session.LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(roomId, EventTypes.CanonicalAlias, stateKey), ct);
+        var current = await room.LoadAsync<RoomStateEntry>(RoomStateEntry.IdFor(roomId, EventTypes.CanonicalAlias, stateKey), ct);
         var fresh = StateContentRules.NewCanonicalAliases(body, current?.Event.Content);
         if (fresh.Error is { } invalid) return invalid;
         if (fresh.Value.Count == 0) return null;
@@ -119,7 +120,7 @@ public static class RoomEndpoints
     {
         ValidateRoomId(roomId);
         var body = await http.Request.ReadObjectAsync(ct);
-        var result = await bus.InvokeAsync<RoomCommandResult>(command(body), ct);
+        var result = await http.RequestServices.GetRequiredService<Infrastructure.Sharding.RoomShards>().InvokeAsync<RoomCommandResult>(bus, command(body), ct);
         if (result.Error is not null) return MatrixHttp.Error(result.Error);
         var response = new JsonObject();
         if (includeRoomId) response["room_id"] = result.RoomId;
@@ -128,9 +129,10 @@ public static class RoomEndpoints
     }
 
     /// <summary><c>GET /rooms/{roomId}/joined_members</c>, read from the <see cref="RoomMember"/> projection.</summary>
-    private static async Task<IResult> JoinedMembers(Caller caller, string roomId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> JoinedMembers(Caller caller, string roomId, Infrastructure.Sharding.RoomSessions rooms, CancellationToken ct)
     {
         ValidateRoomId(roomId);
+        var session = rooms.For(roomId);
         var own = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
         if (own?.Membership != Memberships.Join)
             return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} is not joined to room {roomId}"));

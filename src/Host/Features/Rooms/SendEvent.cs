@@ -66,7 +66,7 @@ public static class SendEventEndpoint
         {
             RoomEndpoints.ValidateRoomId(roomId);
             var content = await http.Request.ReadObjectAsync(ct);
-            var result = await bus.InvokeAsync<RoomCommandResult>(new SendRoomEvent
+            var result = await http.RequestServices.GetRequiredService<Infrastructure.Sharding.RoomShards>().InvokeAsync<RoomCommandResult>(bus, new SendRoomEvent
             {
                 RoomId = roomId,
                 Sender = caller.UserId,

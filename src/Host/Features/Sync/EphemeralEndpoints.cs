@@ -7,6 +7,7 @@ using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Guests;
 using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Matrix.Rooms.Projections.Documents;
 using Matrix.Rooms.Web;
 
@@ -89,7 +90,7 @@ public static class EphemeralEndpoints
             JsonValue v when v.TryGetValue<long>(out var ms) && ms >= 0 => Math.Min(ms, 120_000),
             _ => throw new MatrixException(MatrixError.BadJson("'timeout' must be a non-negative integer (milliseconds)")),
         };
-        await RequireJoinedAsync(session, roomId, caller, ct);
+        await RequireJoinedAsync(http.RoomSession(roomId), roomId, caller, ct);
         await stream.SetTypingAsync(roomId, userId, typing, TimeSpan.FromMilliseconds(timeout), ct);
         return MatrixHttp.Ok(new JsonObject());
     }
@@ -103,8 +104,8 @@ public static class EphemeralEndpoints
         var threadId = body.OptionalString("thread_id") ?? "";
         if (receiptType == "m.fully_read" && threadId.Length > 0)
             return MatrixHttp.Error(MatrixError.InvalidParam("m.fully_read markers cannot be threaded"));
-        await RequireJoinedAsync(session, roomId, caller, ct);
-        await RequireEventAsync(session, roomId, eventId, ct);
+        await RequireJoinedAsync(http.RoomSession(roomId), roomId, caller, ct);
+        await RequireEventAsync(http.RoomSession(roomId), roomId, eventId, ct);
         await MarkAsync(stream, roomId, caller.UserId, receiptType, eventId, threadId, ct);
         return MatrixHttp.Ok(new JsonObject());
     }
@@ -113,8 +114,8 @@ public static class EphemeralEndpoints
     {
         var body = await http.Request.ReadObjectAsync(ct);
         var markers = ReceiptTypes.Select(t => (Type: t, EventId: body.OptionalString(t))).Where(m => m.EventId is not null).ToList();
-        await RequireJoinedAsync(session, roomId, caller, ct);
-        foreach (var (_, eventId) in markers) await RequireEventAsync(session, roomId, eventId!, ct);
+        await RequireJoinedAsync(http.RoomSession(roomId), roomId, caller, ct);
+        foreach (var (_, eventId) in markers) await RequireEventAsync(http.RoomSession(roomId), roomId, eventId!, ct);
         foreach (var (type, eventId) in markers) await MarkAsync(stream, roomId, caller.UserId, type, eventId!, "", ct);
         return MatrixHttp.Ok(new JsonObject());
     }

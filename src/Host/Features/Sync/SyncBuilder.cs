@@ -39,6 +39,10 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
 
     private string EventsTable => $"{session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_events";
 
+    /// <summary>Where typing, receipts and account data are read (the main database); unset: <c>session</c>. A builder for
+    /// one shard of rooms reads its rooms from that shard and these from the main database (<see cref="ShardedSync"/>).</summary>
+    public IQuerySession? EphemeralSession { get; init; }
+
     /// <summary>The position a sync answered now is complete up to: the event sequence below any unsettled gap, the ephemeral head.</summary>
     public async Task<SyncToken> CurrentAsync(CancellationToken ct)
     {
@@ -58,7 +62,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                     events = recent[i - 1].Seq;
                     break;
                 }
-        return new SyncToken(events, await EphemeralStream.HeadAsync(session, ct));
+        return new SyncToken(events, await EphemeralStream.HeadAsync(EphemeralSession ?? session, ct));
     }
 
     /// <summary>The largest position ever handed out, to refuse tokens from elsewhere.</summary>
@@ -99,7 +103,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         // Account data and the joined rooms' typing and receipts changed since the token (one round trip).
         var sinceEphemeral = since?.Ephemeral ?? 0;
         var memberRooms = members.Where(m => m.Membership == Memberships.Join).Select(m => m.RoomId).ToArray();
-        var ephemeralBatch = session.CreateBatchQuery();
+        var ephemeralBatch = (EphemeralSession ?? session).CreateBatchQuery();
         var accountDataTask = ephemeralBatch.Query<EphemeralEntry>()
             .Where(e => e.Kind == EphemeralEntry.AccountData && e.UserId == user && e.Position > sinceEphemeral && e.Position <= now.Ephemeral).ToList();
         // Initial: the user's rooms' rows; incremental: the stream's changes since the token (an index range), kept for the user's rooms.

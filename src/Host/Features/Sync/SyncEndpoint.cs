@@ -25,10 +25,10 @@ public static class SyncEndpoint
     }
 
     private static async Task<IResult> Sync(HttpContext http, Caller caller, SyncBuilder builder, IQuerySession session,
-        SyncNotificationListener notifications, CancellationToken ct)
+        SyncNotificationListener notifications, Infrastructure.Sharding.RoomSessions rooms, CancellationToken ct)
     {
         var query = http.Request.Query;
-        var since = SyncToken.Parse(query["since"].ToString());
+        var since = rooms.Shards.IsSharded ? null : SyncToken.Parse(query["since"].ToString());
         var fullState = query["full_state"].ToString() switch
         {
             "" or "false" => false,
@@ -43,6 +43,9 @@ public static class SyncEndpoint
                 : throw new MatrixException(MatrixError.InvalidParam("timeout must be a non-negative number of milliseconds"))
             : TimeSpan.Zero;
         var filter = await FilterAsync(query["filter"].ToString(), caller, session, ct);
+        if (rooms.Shards.IsSharded) // rooms over several databases: one position per shard (docs/scale-out.md)
+            return await ShardedSync.SyncAsync(http, caller, rooms, filter, query["since"].ToString(), fullState, timeout, notifications,
+                http.RequestServices.GetRequiredService<NodaTime.IClock>(), ct);
 
         var now = await builder.CurrentAsync(ct);
         if (since is { } s)

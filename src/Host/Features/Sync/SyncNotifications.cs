@@ -55,7 +55,8 @@ public sealed class SyncNotifyingSessionListener : DocumentSessionListenerBase
 /// The node's one <c>LISTEN</c> connection, fanning notifications out to waiting requests. Reconnects after a
 /// failure and then wakes every waiter (a notification may have been missed meanwhile).
 /// </summary>
-public sealed class SyncNotificationListener(DatabaseConnection database, ILogger<SyncNotificationListener> logger) : BackgroundService
+public sealed class SyncNotificationListener(DatabaseConnection database, ILogger<SyncNotificationListener> logger,
+    Infrastructure.Sharding.RoomShards? shards = null) : BackgroundService
 {
     private readonly ConcurrentDictionary<SyncWaiter, byte> _waiters = new();
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -73,19 +74,29 @@ public sealed class SyncNotificationListener(DatabaseConnection database, ILogge
 
     internal void Remove(SyncWaiter waiter) => _waiters.TryRemove(waiter, out _);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>One LISTEN connection per database rooms live in (appends notify in their own database's transaction).</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (shards is not { IsSharded: true }) return ListenAsync(database.ConnectionString, stoppingToken, _listening);
+        var each = shards.All.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToList();
+        _ = Task.WhenAll(each.Select(t => t.Task)).ContinueWith(_ => _listening.TrySetResult(), TaskScheduler.Default);
+        return Task.WhenAll(shards.All.Select(shard => ListenAsync(shard == 0 ? database.ConnectionString : shards.ExtraConnectionStrings[shard - 1],
+            stoppingToken, each[shard])));
+    }
+
+    private async Task ListenAsync(string connectionString, CancellationToken stoppingToken, TaskCompletionSource listening)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await using var connection = new NpgsqlConnection(database.ConnectionString);
+                await using var connection = new NpgsqlConnection(connectionString);
                 await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, n) => Wake(n.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {SyncNotify.Channel}", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);
-                _listening.TrySetResult();
+                listening.TrySetResult();
                 WakeAll(); // anything committed while we were not listening
                 delay = TimeSpan.FromMilliseconds(200);
                 while (!stoppingToken.IsCancellationRequested) await connection.WaitAsync(stoppingToken);

@@ -32,7 +32,7 @@ public sealed class OnBindProcessor(IServiceScopeFactory scopes, IOptions<Matrix
         MatrixError? last = null;
         foreach (var node in invites)
         {
-            var error = node is JsonObject invite ? await ExchangeAsync(bus, mxid, invite, ct) : MatrixError.BadJson("invites must hold objects");
+            var error = node is JsonObject invite ? await ExchangeAsync(bus, scope.ServiceProvider.GetRequiredService<Infrastructure.Sharding.RoomShards>(), mxid, invite, ct) : MatrixError.BadJson("invites must hold objects");
             if (error is null) continue;
             logger.LogInformation("Third-party invite for {Mxid} not exchanged: {Error}", mxid, error);
             last = error;
@@ -40,14 +40,14 @@ public sealed class OnBindProcessor(IServiceScopeFactory scopes, IOptions<Matrix
         return last;
     }
 
-    private static async Task<MatrixError?> ExchangeAsync(IMessageBus bus, string mxid, JsonObject invite, CancellationToken ct)
+    private static async Task<MatrixError?> ExchangeAsync(IMessageBus bus, Infrastructure.Sharding.RoomShards shards, string mxid, JsonObject invite, CancellationToken ct)
     {
         if (String(invite, "room_id") is not { } roomId) return MatrixError.MissingParam("invites[].room_id");
         if (String(invite, "sender") is not { } sender) return MatrixError.MissingParam("invites[].sender");
         if (invite["signed"] is not JsonObject signed) return MatrixError.MissingParam("invites[].signed");
         if (String(invite, "mxid") is { } inviteMxid && inviteMxid != mxid)
             return MatrixError.InvalidParam($"An invite names {inviteMxid}, but the bind is for {mxid}");
-        var result = await bus.InvokeAsync<RoomCommandResult>(new ExchangeThirdPartyInvite
+        var result = await shards.InvokeAsync<RoomCommandResult>(bus, new ExchangeThirdPartyInvite
         {
             RoomId = roomId, Sender = sender, Mxid = mxid, Signed = (JsonObject)signed.DeepClone(),
         }, ct);

@@ -8,6 +8,7 @@ using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Features.OpenId;
 using Matrix.Rooms.Host.Features.ThirdPartyInvites.IdentityServerClients;
 using Matrix.Rooms.Host.Infrastructure.Http;
+using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
 using Wolverine;
@@ -87,12 +88,12 @@ public static class ThirdPartyInviteEndpoints
     }
 
     /// <summary>Sends each <c>invite_3pid</c> invite for the new room, in order; the first refusal is returned (as Synapse, the room stays).</summary>
-    public static async Task<MatrixError?> InviteAllAsync(IMessageBus bus, IReadOnlyList<InviteByThirdPartyId> invites, string roomId,
+    public static async Task<MatrixError?> InviteAllAsync(IMessageBus bus, RoomShards shards, IReadOnlyList<InviteByThirdPartyId> invites, string roomId,
         CancellationToken ct)
     {
         foreach (var invite in invites)
         {
-            var result = await bus.InvokeAsync<RoomCommandResult>(invite with { RoomId = roomId }, ct);
+            var result = await shards.InvokeAsync<RoomCommandResult>(bus, invite with { RoomId = roomId }, ct);
             if (result.Error is not null) return result.Error;
         }
         return null;
@@ -165,7 +166,7 @@ public static class ThirdPartyInviteEndpoints
             return MatrixHttp.Error(MatrixError.InvalidParam("content.membership must be invite"));
         var signed = content.OptionalObject("third_party_invite")?.OptionalObject("signed")
                      ?? throw new MatrixException(MatrixError.MissingParam("content.third_party_invite.signed"));
-        var result = await bus.InvokeAsync<RoomCommandResult>(new ExchangeThirdPartyInvite
+        var result = await http.RequestServices.GetRequiredService<RoomShards>().InvokeAsync<RoomCommandResult>(bus, new ExchangeThirdPartyInvite
         {
             RoomId = roomId, Sender = body.RequiredString("sender"), Mxid = body.RequiredString("state_key"),
             Signed = (JsonObject)signed.DeepClone(),
@@ -174,9 +175,10 @@ public static class ThirdPartyInviteEndpoints
     }
 
     /// <summary>The room's third-party invites (joined members only): token, inviter, display name, status, and the membership each became.</summary>
-    private static async Task<IResult> ListAsync(Caller caller, string roomId, IQuerySession session, CancellationToken ct)
+    private static async Task<IResult> ListAsync(Caller caller, string roomId, RoomSessions rooms, CancellationToken ct)
     {
         RoomEndpoints.ValidateRoomId(roomId);
+        var session = rooms.For(roomId);
         var own = await session.LoadAsync<RoomMember>(RoomMember.IdFor(roomId, caller.UserId), ct);
         if (own?.Membership != Memberships.Join)
             return MatrixHttp.Error(MatrixError.Forbidden($"{caller.UserId} is not joined to room {roomId}"));
@@ -209,7 +211,7 @@ public static class ThirdPartyInviteEndpoints
     {
         RoomEndpoints.ValidateRoomId(roomId);
         await http.Request.ReadObjectAsync(ct);
-        var result = await bus.InvokeAsync<RoomCommandResult>(new RevokeThirdPartyInvite { RoomId = roomId, Sender = caller.UserId, Token = token }, ct);
+        var result = await http.RequestServices.GetRequiredService<RoomShards>().InvokeAsync<RoomCommandResult>(bus, new RevokeThirdPartyInvite { RoomId = roomId, Sender = caller.UserId, Token = token }, ct);
         return RoomEndpoints.EventIdOrError(result);
     }
 }
