@@ -91,8 +91,8 @@ public static class HostRegistration
             {
                 var options = new StoreOptions();
                 var configuration = sp.GetRequiredService<IConfiguration>();
-                options.AddMatrixRooms(DatabaseConnection.WithStatementPreparation(sp.GetRequiredService<DatabaseConnection>().ConnectionString),
-                        configuration["MatrixRooms:Schema"])
+                var main = DatabaseConnection.WithStatementPreparation(sp.GetRequiredService<DatabaseConnection>().ConnectionString);
+                options.AddMatrixRooms(main, configuration["MatrixRooms:Schema"])
                     .UseProjectionVersions(configuration);
                 // Quick append: every append names its expected version, so Marten need not read the stream first.
                 options.Events.AppendMode = EventAppendMode.Quick;
@@ -102,7 +102,7 @@ public static class HostRegistration
                 options.Schema.For<RoomAliasEntry>().Index(x => x.RoomId);
                 options.Schema.For<PublishedRoom>();
                 options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
-                shards.Configure(options, sp.GetRequiredService<DatabaseConnection>().ConnectionString);
+                shards.Configure(options, main, DatabaseConnection.WithStatementPreparation);
                 return options;
             })
             .UseLightweightSessions()

@@ -54,7 +54,8 @@ public sealed class RoomShards
     /// Configures the store for the shards: each database a Marten tenant (database per tenant), the main database first
     /// and so the default tenant. Nothing is changed with one shard.
     /// </summary>
-    public void Configure(StoreOptions options, string mainConnectionString)
+    /// <param name="connectionSettings">What the Host adds to every connection string (statement preparation), for the shards as for the main database.</param>
+    public void Configure(StoreOptions options, string mainConnectionString, Func<string, string> connectionSettings)
     {
         if (!IsSharded) return;
         options.MultiTenantedDatabases(tenancy =>
@@ -62,7 +63,7 @@ public sealed class RoomShards
             // The first database added is the default tenant's: the main database.
             tenancy.AddSingleTenantDatabase(mainConnectionString, "shard0");
             for (var i = 0; i < ExtraConnectionStrings.Count; i++)
-                tenancy.AddSingleTenantDatabase(ExtraConnectionStrings[i], TenantOf(i + 1));
+                tenancy.AddSingleTenantDatabase(connectionSettings(ExtraConnectionStrings[i]), TenantOf(i + 1));
         });
         // Sessions without a tenant (everything user-scoped) are the main database's: Marten refuses them otherwise.
         options.Advanced.DefaultTenantUsageEnabled = true;
