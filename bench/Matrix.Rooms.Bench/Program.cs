@@ -12,6 +12,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
 //   rebuild-compare [events] [rooms]  the tooling's rebuild vs Marten's daemon rebuild (default, tuned): events/s, peak MiB
 //   import [events]                 one room's JSON Lines through the import (Marten's bulk event insert) (brief: >= 50,000 events/s)
+//   seed [rooms] [members] [events]  the bulk seeder (seed --bulk) on a fresh database, and its scripts sealed in memory alone
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   sync [rooms] [events] [wakeups] [idle rooms]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
@@ -69,6 +70,9 @@ switch (scenario)
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");
+        break;
+    case "seed":
+        await ToolingScenarios.SeedAsync(Arg(1, 20), Arg(2, 20), Arg(3, 1_000));
         break;
     case "time-travel":
         await ToolingScenarios.TimeTravelAsync(Arg(1, 100_000));

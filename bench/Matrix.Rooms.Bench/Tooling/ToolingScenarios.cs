@@ -142,6 +142,40 @@ public static class ToolingScenarios
         File.Delete(warmFile);
     }
 
+    /// <summary>
+    /// <c>seed [rooms] [members] [events]</c>: the bulk seeder on a fresh database (as <c>seed --bulk</c>), after the same
+    /// rooms' scripts are generated and sealed in memory alone (no database) — the CPU share of seeding.
+    /// </summary>
+    public static async Task SeedAsync(int rooms, int members, int events)
+    {
+        using var cluster = StartCluster();
+        var database = $"bench_seed_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        var connection = cluster.CreateDatabase(database);
+        try
+        {
+            var options = new SeedOptions { Rooms = rooms, Members = members, Events = events, Seed = 5 };
+            using var key = Matrix.Rooms.Domain.Crypto.Ed25519SigningKey.Generate();
+            var signer = new Matrix.Rooms.Domain.Crypto.ServerSignature(options.ServerName, key);
+            var pool = new UserPool(options);
+            var clock = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            long generated = 0;
+            Parallel.For(0, rooms, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, index =>
+                Interlocked.Add(ref generated, new RoomScript(options, index, pool, signer).Steps().Sum(s => s.Events.Count)));
+            Console.WriteLine($"generated and sealed {generated:N0} events in memory on {Environment.ProcessorCount} cores: " +
+                              $"{clock.Elapsed.TotalSeconds:F1} s = {generated / clock.Elapsed.TotalSeconds:N0} events/s, " +
+                              $"{(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / generated:N0} µs CPU an event");
+            cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var seeded = await Seed(connection, options);
+            Console.WriteLine($"seed --bulk: {seeded.Events:N0} events in {seeded.Elapsed.TotalSeconds:F1} s = {seeded.EventsPerSecond:N0} events/s, " +
+                              $"{(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / seeded.Events:N0} µs CPU an event (this process)");
+        }
+        finally
+        {
+            await DropAsync(cluster, database);
+        }
+    }
+
     public static async Task TimeTravelAsync(int events)
     {
         using var cluster = StartCluster();
