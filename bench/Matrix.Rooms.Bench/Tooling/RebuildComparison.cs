@@ -53,6 +53,7 @@ public static class RebuildComparison
             {
                 var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
                 if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(RebuildComparison).Assembly.Location);
+                ToolingScenarios.ToolingRuntime(start); // the same runtime settings for every way, so the ratio compares the rebuilds
                 foreach (var arg in new[] { "rebuild-compare-run", connection, mode }) start.ArgumentList.Add(arg);
                 using var child = Process.Start(start)!;
                 var output = await child.StandardOutput.ReadToEndAsync();
