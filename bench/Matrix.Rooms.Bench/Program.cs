@@ -59,6 +59,8 @@ switch (scenario)
     case "import":
         await ToolingScenarios.ImportAsync(Arg(1, 100_000));
         break;
+    case "import-run":
+        return await ToolingScenarios.ImportRunAsync(Arg(1, 100_000), args[2], args[3], args[4], args[5]);
     case "sync":
         await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200), Arg(4, 1_000));
         break;

@@ -26,6 +26,7 @@ namespace Matrix.Rooms.Bench.Tooling;
 /// progress display, and prints events/s and the peak working set. Target ≥ 50,000 events/s, &lt; 1 GiB.</item>
 /// <item><c>import [events]</c>: one room of <c>events</c> (default 100,000) exported to JSON Lines, then imported into a
 /// fresh database through Marten's bulk event insert (validation against the authorization rules and the read models included),
+/// in a child process with the tooling's runtime settings (<see cref="ToolingRuntime"/>),
 /// after a small warm-up import. Target ≥ 50,000 events/s.</item>
 /// <item><c>time-travel [events]</c>: the latency of "state at version N / at instant T" in a room of <c>events</c>
 /// (default 100,000) events.</item>
@@ -99,7 +100,22 @@ public static class ToolingScenarios
         var stamp = $"{DateTime.UtcNow:yyyyMMddHHmmss}";
         try
         {
-            await ImportOnAsync(cluster, stamp, events);
+            // The import runs in a process of its own with the tooling's runtime settings (ToolingRuntime), as the rebuild does.
+            var connections = new[] { "export", "import", "import_events" }.Select(d => cluster.CreateDatabase($"bench_{d}_{stamp}")).ToList();
+            var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
+            ToolingRuntime(start);
+            foreach (var arg in new[] { "import-run", events.ToString(CultureInfo.InvariantCulture), stamp }.Concat(connections)) start.ArgumentList.Add(arg);
+            using var child = Process.Start(start)!;
+            var output = await child.StandardOutput.ReadToEndAsync();
+            await child.WaitForExitAsync();
+            Console.Write(output);
+            if (child.ExitCode != 0) throw new InvalidOperationException($"The import process failed with exit code {child.ExitCode}");
+            var result = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+            BenchMetrics.Record("import_events_per_s", double.Parse(result[1], CultureInfo.InvariantCulture), "events/s", Target.AtLeast(50_000),
+                $"one room of {long.Parse(result[2], CultureInfo.InvariantCulture):N0} events, authorization checked, read models included");
+            BenchMetrics.Record("import_deferred_events_per_s", double.Parse(result[3], CultureInfo.InvariantCulture), "events/s",
+                note: "the same room, --defer-projections (events only)");
         }
         finally
         {
@@ -107,9 +123,17 @@ public static class ToolingScenarios
         }
     }
 
-    private static async Task ImportOnAsync(Scenarios.BenchCluster cluster, string stamp, int events)
+    /// <summary>The child process of <see cref="ImportAsync"/>: seeds, exports and imports on the databases it is given.</summary>
+    public static async Task<int> ImportRunAsync(int events, string stamp, string source, string target, string eventsOnly)
     {
-        var source = cluster.CreateDatabase($"bench_export_{stamp}");
+        var (withModels, deferred) = await ImportOnAsync(source, target, eventsOnly, stamp, events);
+        Console.WriteLine(FormattableString.Invariant($"RESULT {withModels.EventsPerSecond:F0} {withModels.EventsImported} {deferred.EventsPerSecond:F0}"));
+        return 0;
+    }
+
+    private static async Task<(ImportResult WithReadModels, ImportResult Deferred)> ImportOnAsync(string source, string targetConnection,
+        string eventsOnlyConnection, string stamp, int events)
+    {
         Console.WriteLine($"Seeding one room of {events:N0} events (and a 2,000-event warm-up room) through the bulk path ...");
         await using var sourceStore = NewStore(source);
         var big = await Seed(sourceStore, new SeedOptions { Rooms = 1, Members = 50, Events = events, Seed = 2 });
@@ -121,7 +145,7 @@ public static class ToolingScenarios
         await Export(exporter, warm.RoomIds[0], warmFile);
         Console.WriteLine($"Exported {big.RoomIds[0]}: {new FileInfo(bigFile).Length / (1024.0 * 1024):N1} MiB of JSON Lines");
 
-        await using var target = NewStore(cluster.CreateDatabase($"bench_import_{stamp}"));
+        await using var target = NewStore(targetConnection);
         var importer = new EventImporter(target, NullLogger<EventImporter>.Instance);
         var warmUp = await importer.ImportAsync(warmFile, new Quiet(), CancellationToken.None);
         Console.WriteLine($"warm-up import: {warmUp.EventsImported:N0} events in {warmUp.Elapsed.TotalSeconds:F2} s");
@@ -132,10 +156,8 @@ public static class ToolingScenarios
         Console.WriteLine($"import of one room through Marten's bulk event insert, checked against the authorization rules, read models after its commit:");
         Console.WriteLine($"  {result.EventsImported:N0} events in {result.Elapsed.TotalSeconds:F2} s = {result.EventsPerSecond:N0} events/s (target >= 50,000), " +
                           $"{cpuPerEvent:N0} µs CPU an event in this process");
-        BenchMetrics.Record("import_events_per_s", result.EventsPerSecond, "events/s", Target.AtLeast(50_000),
-            $"one room of {result.EventsImported:N0} events, authorization checked, read models included");
 
-        await using var eventsOnly = NewStore(cluster.CreateDatabase($"bench_import_events_{stamp}"));
+        await using var eventsOnly = NewStore(eventsOnlyConnection);
         var copyOnly = new EventImporter(eventsOnly, NullLogger<EventImporter>.Instance);
         await copyOnly.ImportAsync(warmFile, new Quiet(), CancellationToken.None, deferProjections: true);
         cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -145,9 +167,9 @@ public static class ToolingScenarios
         Console.WriteLine("import --defer-projections (checked against the authorization rules, events only through Marten's bulk event insert; read models by a rebuild later):");
         Console.WriteLine($"  {copied.EventsImported:N0} events in {copied.Elapsed.TotalSeconds:F2} s = {copied.EventsPerSecond:N0} events/s (target >= 50,000), " +
                           $"{(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / Math.Max(1, copied.EventsImported):N0} µs CPU an event in this process");
-        BenchMetrics.Record("import_deferred_events_per_s", copied.EventsPerSecond, "events/s", note: "the same room, --defer-projections (events only)");
         File.Delete(bigFile);
         File.Delete(warmFile);
+        return (result, copied);
     }
 
     /// <summary>
