@@ -12,6 +12,7 @@ using Matrix.Rooms.Bench.Tooling;
 //   rebuild [events] [rooms]        rebuild of every projection: events/s and peak memory (brief: >= 50,000/s, < 1 GiB)
 //   rebuild-compare [events] [rooms]  the tooling's rebuild vs Marten's daemon rebuild (default, tuned): events/s, peak MiB
 //   import [events]                 one room's JSON Lines through the import (Marten's bulk event insert) (brief: >= 50,000 events/s)
+//   seed [rooms] [members] [events]  (in this process) the bulk seeder (seed --bulk) on a fresh database, and its scripts sealed in memory alone
 //   time-travel [events]            room state at a version / instant in a room of that many events
 //   signature-work [iterations]     a third-party invite with 600 keys and 600 bogus signatures vs an ordinary one
 //   sync [rooms] [events] [wakeups] [idle rooms]  initial sync p50/p95, long-poll wake-up p50/p99, incremental 1,000 idle rooms / 10
@@ -58,6 +59,10 @@ switch (scenario)
     case "import":
         await ToolingScenarios.ImportAsync(Arg(1, 100_000));
         break;
+    case "seed-run":
+        return await ToolingScenarios.SeedRunAsync(args[1], Arg(2, 20), Arg(3, 20), Arg(4, 1_000), Arg(5, 1));
+    case "import-run":
+        return await ToolingScenarios.ImportRunAsync(Arg(1, 100_000), args[2], args[3], args[4], args[5]);
     case "sync":
         await SyncScenario.RunAsync(Arg(1, 200), Arg(2, 100), Arg(3, 200), Arg(4, 1_000));
         break;
@@ -69,6 +74,9 @@ switch (scenario)
         break;
     case "logins":
         await LoginScenario.RunAsync(TimeSpan.FromSeconds(Arg(1, 20)), args.Length > 2 ? args[2] : "bounded");
+        break;
+    case "seed":
+        await ToolingScenarios.SeedAsync(Arg(1, 20), Arg(2, 20), Arg(3, 1_000));
         break;
     case "time-travel":
         await ToolingScenarios.TimeTravelAsync(Arg(1, 100_000));

@@ -41,18 +41,16 @@ public static class RebuildComparison
         {
             var perRoom = Math.Max(1, events / rooms);
             Console.WriteLine($"Seeding {rooms:N0} rooms x {perRoom:N0} events through the bulk path ...");
-            await using (var store = NewStore(connection, tuned: false))
-            {
-                var seeded = await new RoomSeeder(store, new ServiceCollection().BuildServiceProvider(), NullLogger<RoomSeeder>.Instance)
-                    .SeedAsync(new SeedOptions { Rooms = rooms, Members = 20, Events = perRoom, Seed = 1 }, bulk: true, new QuietTransfer(), CancellationToken.None);
-                Console.WriteLine($"Seeded {seeded.Events:N0} events in {seeded.Elapsed.TotalSeconds:F1} s");
-            }
+            // Seeded in a process of its own (the same store options as the untuned daemon's), with the tooling's runtime settings.
+            var seeded = await ToolingScenarios.SeedInChildAsync(connection, rooms, 20, perRoom, 1);
+            Console.WriteLine($"Seeded {seeded.Events:N0} events in {seeded.Seconds:F1} s");
 
             var results = new Dictionary<string, (double Rate, double PeakMiB, double Seconds)>();
             foreach (var mode in Modes)
             {
                 var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
                 if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(RebuildComparison).Assembly.Location);
+                ToolingScenarios.ToolingRuntime(start); // the same runtime settings for every way, so the ratio compares the rebuilds
                 foreach (var arg in new[] { "rebuild-compare-run", connection, mode }) start.ArgumentList.Add(arg);
                 using var child = Process.Start(start)!;
                 var output = await child.StandardOutput.ReadToEndAsync();

@@ -60,12 +60,57 @@ public sealed class BulkRoomWriter(IDocumentStore store, ProjectionReplayer? rep
         return new BulkRoom(this, roomId, events, ct);
     }
 
-    internal IEvent Wrap(BulkRoom room, MatrixEvent ev, long version, DateTimeOffset storedAt)
+    /// <summary>
+    /// Writes whole rooms at once — events known up front, as the seeder has them: every room's stream and events in
+    /// one Marten bulk event insert (one transaction: all the rooms or none), then their read models in one replay and
+    /// one bulk document write. Each event's stored time is its <c>origin_server_ts</c>. Fails with
+    /// <see cref="RoomExistsException"/> (nothing written) when one of the rooms exists already.
+    /// </summary>
+    /// <exception cref="ReadModelsNotWrittenException">The events are stored, their read models not (a rebuild builds them).</exception>
+    public async Task WriteRoomsAsync(IReadOnlyList<(string RoomId, IReadOnlyList<MatrixEvent> Events)> rooms, CancellationToken ct)
+    {
+        if (rooms.Count == 0) return;
+        var headers = new List<BulkEventStreamHeader>(rooms.Count);
+        var wrapped = new List<IEvent>(rooms.Sum(r => r.Events.Count));
+        foreach (var (roomId, events) in rooms)
+        {
+            ArgumentOutOfRangeException.ThrowIfZero(events.Count);
+            headers.Add(new BulkEventStreamHeader { Key = roomId, Version = events.Count });
+            long version = 0;
+            foreach (var ev in events)
+            {
+                if (ev.RoomId != roomId) throw new ArgumentException($"Event {ev.EventId} is for room {ev.RoomId}, not {roomId}", nameof(rooms));
+                wrapped.Add(Wrap(roomId, ev, ++version, ev.OriginServerTs.ToDateTimeOffset()));
+            }
+        }
+        try
+        {
+            await store.BulkInsertEventStreamAsync(_tenantId, headers, Enumerate(wrapped), BlockSize, ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.TableName == "mt_streams")
+        {
+            await using var session = store.QuerySession();
+            foreach (var (roomId, _) in rooms)
+                if (await session.Events.FetchStreamStateAsync(roomId, ct) is not null) throw new RoomExistsException(roomId);
+            throw;
+        }
+        await WriteReadModelsAsync(rooms.Count == 1 ? rooms[0].RoomId : $"{rooms[0].RoomId} … ({rooms.Count} rooms)", wrapped, ct);
+    }
+
+    private static async IAsyncEnumerable<IEvent> Enumerate(List<IEvent> events)
+    {
+        foreach (var e in events) yield return e;
+        await Task.CompletedTask;
+    }
+
+    internal IEvent Wrap(BulkRoom room, MatrixEvent ev, long version, DateTimeOffset storedAt) => Wrap(room.RoomId, ev, version, storedAt);
+
+    private IEvent Wrap(string roomId, MatrixEvent ev, long version, DateTimeOffset storedAt)
     {
         var wrapped = _events.BuildEvent(ev);
         wrapped.Id = Guid.CreateVersion7();
         wrapped.Version = version;
-        wrapped.StreamKey = room.RoomId;
+        wrapped.StreamKey = roomId;
         wrapped.Timestamp = storedAt;
         wrapped.TenantId = _tenantId;
         return wrapped;
@@ -92,7 +137,7 @@ public sealed class BulkRoomWriter(IDocumentStore store, ProjectionReplayer? rep
             await _documents.WriteAsync(changes, ct);
             if (throughSession.Length == 0) return;
             await using var session = store.LightweightSession();
-            var streams = new[] { StreamAction.For(roomId, events) };
+            var streams = events.GroupBy(e => e.StreamKey!).Select(g => StreamAction.For(g.Key, g.ToList())).ToArray();
             foreach (var projection in throughSession)
                 await projection.Source.BuildForInline().ApplyAsync(session, streams, ct);
             await session.SaveChangesAsync(ct);

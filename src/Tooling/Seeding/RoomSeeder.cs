@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Marten;
 using Matrix.Rooms.Domain.Crypto;
+using Matrix.Rooms.Domain.Events;
 using Matrix.Rooms.Domain.Rooms;
 using Matrix.Rooms.Projections.Documents;
 using NodaTime;
@@ -41,18 +42,19 @@ public sealed class RoomSeeder(IDocumentStore store, IServiceProvider services, 
         var signer = key is null ? null : new ServerSignature(options.ServerName, key);
         await using var writer = bulk ? new BulkRoomWriter(store, new ProjectionReplayer(ProjectionCatalog.All(store))) : null;
 
-        await Parallel.ForEachAsync(Enumerable.Range(0, options.Rooms),
-            new ParallelOptions { MaxDegreeOfParallelism = bulk ? 2 : 4, CancellationToken = ct },
-            async (index, token) =>
-            {
-                var script = new RoomScript(options, index, pool, signer);
-                roomIds[index] = script.RoomId;
-                var (written, notAccepted) = writer is not null
-                    ? (await WriteBulkAsync(writer, script, observer, token), 0L)
-                    : await SendCommandsAsync(script, observer, token);
-                Interlocked.Add(ref events, written);
-                Interlocked.Add(ref refused, notAccepted);
-            });
+        if (writer is not null)
+            events = await WriteBulkAsync(writer, options, pool, signer!, roomIds, observer, ct);
+        else
+            await Parallel.ForEachAsync(Enumerable.Range(0, options.Rooms),
+                new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+                async (index, token) =>
+                {
+                    var script = new RoomScript(options, index, pool, signer);
+                    roomIds[index] = script.RoomId;
+                    var (written, notAccepted) = await SendCommandsAsync(script, observer, token);
+                    Interlocked.Add(ref events, written);
+                    Interlocked.Add(ref refused, notAccepted);
+                });
 
         var result = new SeedResult(options.Rooms, events, refused, clock.Elapsed, roomIds);
         logger.LogInformation("Seeded {Rooms} rooms with {Events} events ({Rate:F0}/s) through the {Path} path, seed {Seed}; {Refused} commands refused",
@@ -60,18 +62,57 @@ public sealed class RoomSeeder(IDocumentStore store, IServiceProvider services, 
         return result;
     }
 
-    private static async Task<long> WriteBulkAsync(BulkRoomWriter writer, RoomScript script, ITransferObserver observer, CancellationToken ct)
+    /// <summary>Events per bulk write: rooms are generated and written in chunks of about this many events.</summary>
+    internal const int BulkChunkEvents = 10_000;
+
+    /// <summary>
+    /// The bulk path: rooms are generated and sealed (the CPU-bound part: hashes and signatures) in parallel over the
+    /// cores, a chunk of rooms at a time, while the chunk before is written — its rooms in one Marten bulk event insert,
+    /// then their read models in one replay and bulk document write (<see cref="BulkRoomWriter.WriteRoomsAsync"/>).
+    /// Chunks are written in room order, so the same seed stores the same rooms in the same order.
+    /// </summary>
+    private static async Task<long> WriteBulkAsync(BulkRoomWriter writer, SeedOptions options, UserPool pool, ServerSignature signer,
+        string[] roomIds, ITransferObserver observer, CancellationToken ct)
     {
-        // Marten writes the stream's version before its events: the script is decided first.
-        var events = script.Steps().SelectMany(step => step.Events).ToList();
-        await using var room = await writer.BeginRoomAsync(script.RoomId, events.Count, ct);
-        foreach (var ev in events)
+        // At least a room per core, so a chunk's generation keeps every core busy.
+        var perChunk = Math.Clamp(BulkChunkEvents / Math.Max(1, options.Events), Environment.ProcessorCount, Math.Max(Environment.ProcessorCount, options.Rooms));
+        var chunks = Enumerable.Range(0, options.Rooms).Chunk(perChunk).ToList();
+        long written = 0;
+        var next = Task.Run(() => Generate(chunks[0]), ct);
+        for (var i = 0; i < chunks.Count; i++)
         {
-            await room.AppendAsync(ev, ev.OriginServerTs.ToDateTimeOffset(), ct);
-            observer.Advance(1);
+            var rooms = await next;
+            if (i + 1 < chunks.Count)
+            {
+                var chunk = chunks[i + 1];
+                next = Task.Run(() => Generate(chunk), ct);
+            }
+            try
+            {
+                await writer.WriteRoomsAsync(rooms, ct);
+            }
+            catch
+            {
+                if (i + 1 < chunks.Count) await Task.WhenAny(next); // not left running unobserved
+                throw;
+            }
+            var count = rooms.Sum(r => (long)r.Events.Count);
+            written += count;
+            observer.Advance(count);
         }
-        await room.CommitAsync(ct);
-        return room.Version;
+        return written;
+
+        (string RoomId, IReadOnlyList<MatrixEvent> Events)[] Generate(int[] indexes)
+        {
+            var rooms = new (string, IReadOnlyList<MatrixEvent>)[indexes.Length];
+            Parallel.For(0, indexes.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, i =>
+            {
+                var script = new RoomScript(options, indexes[i], pool, signer);
+                roomIds[indexes[i]] = script.RoomId;
+                rooms[i] = (script.RoomId, script.Steps().SelectMany(step => step.Events).ToList());
+            });
+            return rooms;
+        }
     }
 
     private async Task<(long Events, long Refused)> SendCommandsAsync(RoomScript script, ITransferObserver observer, CancellationToken ct)
