@@ -14,6 +14,7 @@ using Matrix.Rooms.Host.Features.Rooms;
 using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Projections.Documents;
+using Matrix.Rooms.Projections.Projections;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Wolverine;
@@ -224,12 +225,11 @@ public static class PublicRoomsEndpoints
         var page = found.Take(limit).ToList();
         if (!forward) page.Reverse();
 
-        var batch = session.CreateBatchQuery();
-        var counts = page.Select(p => batch.Query<RoomMember>().Where(m => m.RoomId == p.RoomId && m.Membership == Memberships.Join).Count()).ToList();
-        if (page.Count > 0) await batch.Execute(ct);
+        // num_joined_members: one projected row per room (RoomMemberCounts), not a count of its members.
+        var counts = await RoomMemberCountReader.LoadAsync(session, page.Select(p => p.RoomId).ToList(), ct);
 
         var chunk = new JsonArray();
-        for (var i = 0; i < page.Count; i++) chunk.Add(Chunk(page[i].RoomId, page[i].State, await counts[i]));
+        for (var i = 0; i < page.Count; i++) chunk.Add(Chunk(page[i].RoomId, page[i].State, counts[page[i].RoomId].Joined));
 
         var answer = new JsonObject { ["chunk"] = chunk, ["total_room_count_estimate"] = total };
         if (page.Count > 0)
