@@ -173,7 +173,8 @@ public static class SyncScenario
 
     /// <summary>One room seeded in bulk with <paramref name="members"/> members, and a new account invited by its creator and joined.
     /// 40 activity steps whatever the size (<see cref="SeedOptions.Activity"/>): the two rooms differ in members only —
-    /// the metric is about lazy-loading members, not about a room's other state, which an initial sync returns whole.</summary>
+    /// the metric is about lazy-loading members, not about a room's other state, which an initial sync returns whole —
+    /// and history visibility <c>shared</c> in both, so both timelines are full.</summary>
     private static async Task<(HttpClient Client, string RoomId)> SeededRoomMemberAsync(BenchHost host, IMessageBus bus, int members, int seed)
     {
         var store = host.App.Services.GetRequiredService<IDocumentStore>();
@@ -183,6 +184,14 @@ public static class SyncScenario
         string creator;
         await using (var query = store.QuerySession())
             creator = (await query.LoadAsync<Projections.Documents.RoomStateEntry>(Projections.Documents.RoomStateEntry.IdFor(roomId, "m.room.create", "")))!.Event.Sender;
+        // The same history visibility in both rooms (the script's activity may have left either at "joined"), so both
+        // answers carry a full timeline: the rooms differ in members only.
+        var shared = await bus.InvokeAsync<RoomCommandResult>(new SetRoomState
+        {
+            RoomId = roomId, Sender = creator, EventType = "m.room.history_visibility", StateKey = "",
+            Content = new JsonObject { ["history_visibility"] = "shared" },
+        });
+        if (shared.Error is { } refused) throw new InvalidOperationException($"history visibility of the seeded room: {refused.ErrCode} {refused.Error}");
         var client = await ClientAsync(host);
         var userId = await UserIdAsync(client);
         var invited = await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = creator, UserId = userId });
