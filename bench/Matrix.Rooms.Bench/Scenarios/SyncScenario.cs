@@ -174,7 +174,7 @@ public static class SyncScenario
     /// <summary>One room seeded in bulk with <paramref name="members"/> members, and a new account invited by its creator and joined.
     /// 40 activity steps whatever the size (<see cref="SeedOptions.Activity"/>): the two rooms differ in members only —
     /// the metric is about lazy-loading members, not about a room's other state, which an initial sync returns whole —
-    /// and history visibility <c>shared</c> in both, so both timelines are full.</summary>
+    /// and history visibility <c>shared</c> in both, then 20 messages by the creator, so both timelines are full.</summary>
     private static async Task<(HttpClient Client, string RoomId)> SeededRoomMemberAsync(BenchHost host, IMessageBus bus, int members, int seed)
     {
         var store = host.App.Services.GetRequiredService<IDocumentStore>();
@@ -192,6 +192,8 @@ public static class SyncScenario
             Content = new JsonObject { ["history_visibility"] = "shared" },
         });
         if (shared.Error is { } refused) throw new InvalidOperationException($"history visibility of the seeded room: {refused.ErrCode} {refused.Error}");
+        // Visibility applies from the change on: 20 messages after it fill the timeline in both rooms alike.
+        for (var i = 0; i < 20; i++) await SendAsync(bus, roomId, creator, $"after the visibility change {i}");
         var client = await ClientAsync(host);
         var userId = await UserIdAsync(client);
         var invited = await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = creator, UserId = userId });
