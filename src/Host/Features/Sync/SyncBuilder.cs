@@ -275,8 +275,8 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         if (lazyMembers.Count > 0)
         {
             var ids = lazyMembers.SelectMany(p => p.Value.Select(u => RoomStateEntry.IdFor(p.Key, new StateKey(EventTypes.Member, u)))).ToArray();
-            // The member rows and every room's joined / invited counts in one round trip.
-            // The counts are one projected row per room (RoomMemberCounts), whatever the room's size.
+            // The member rows and every room's joined / invited counts (one projected RoomMemberCounts row per room,
+            // whatever its size) in one round trip.
             var countBatch = session.CreateBatchQuery();
             var foundTask = countBatch.LoadMany<RoomStateEntry>().ById(ids);
             var countsTask = countBatch.LoadMany<RoomMemberCounts>().ById(lazyMembers.Keys.ToArray());
