@@ -47,12 +47,14 @@ public static class MatrixRoomsStore
         // every member's row.
         options.Schema.For<RoomMember>().Duplicate(x => x.RoomId).Duplicate(x => x.Membership)
             .Index(x => new { x.RoomId, x.Membership }).Index(x => x.UserId);
-        options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId);
+        // (room, position): sync reads a room's visibility changes from its window on, and the last one before it.
+        options.Schema.For<VisibilityTimelineEntry>().Index(x => x.RoomId).Index(x => new { x.RoomId, x.Position });
         options.Schema.For<MembershipTimelineEntry>().Index(x => new { x.RoomId, x.UserId });
         options.Schema.For<RoomEventLocation>();
         options.Schema.For<RoomRedaction>().Index(x => x.Redacts);
         options.Schema.For<ThirdPartyInvite>().Index(x => x.RoomId);
         options.Schema.For<ServerSigningKey>();
+        options.Schema.For<RoomMemberCounts>();
 
         options.Projections.Add(new RoomStateProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RoomMemberProjection(), ProjectionLifecycle.Inline);
@@ -61,6 +63,7 @@ public static class MatrixRoomsStore
         options.Projections.Add(new EventLocationProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new ThirdPartyInviteProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new RedactionProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new RoomMemberCountProjection(), ProjectionLifecycle.Inline);
         // Time travel (the admin API, room-state, the rebuild's verification): folded on demand, never stored.
         options.Projections.Add(new RoomSnapshotProjection(), ProjectionLifecycle.Live);
         options.UseVersionedProjectionTables();

@@ -171,16 +171,29 @@ public static class SyncScenario
         return elapsed;
     }
 
-    /// <summary>One room seeded in bulk with <paramref name="members"/> members, and a new account invited by its creator and joined.</summary>
+    /// <summary>One room seeded in bulk with <paramref name="members"/> members, and a new account invited by its creator and joined.
+    /// 40 activity steps whatever the size (<see cref="SeedOptions.Activity"/>): the two rooms differ in members only —
+    /// the metric is about lazy-loading members, not about a room's other state, which an initial sync returns whole —
+    /// and history visibility <c>shared</c> in both, then 20 messages by the creator, so both timelines are full.</summary>
     private static async Task<(HttpClient Client, string RoomId)> SeededRoomMemberAsync(BenchHost host, IMessageBus bus, int members, int seed)
     {
         var store = host.App.Services.GetRequiredService<IDocumentStore>();
         var seeded = await new RoomSeeder(store, new ServiceCollection().BuildServiceProvider(), NullLogger<RoomSeeder>.Instance)
-            .SeedAsync(new SeedOptions { Rooms = 1, Members = members, Events = 2 * members + 40, Seed = seed }, bulk: true, new NoProgress(), CancellationToken.None);
+            .SeedAsync(new SeedOptions { Rooms = 1, Members = members, Events = 2 * members + 40, Activity = 40, Seed = seed }, bulk: true, new NoProgress(), CancellationToken.None);
         var roomId = seeded.RoomIds[0];
         string creator;
         await using (var query = store.QuerySession())
             creator = (await query.LoadAsync<Projections.Documents.RoomStateEntry>(Projections.Documents.RoomStateEntry.IdFor(roomId, "m.room.create", "")))!.Event.Sender;
+        // The same history visibility in both rooms (the script's activity may have left either at "joined"), so both
+        // answers carry a full timeline: the rooms differ in members only.
+        var shared = await bus.InvokeAsync<RoomCommandResult>(new SetRoomState
+        {
+            RoomId = roomId, Sender = creator, EventType = "m.room.history_visibility", StateKey = "",
+            Content = new JsonObject { ["history_visibility"] = "shared" },
+        });
+        if (shared.Error is { } refused) throw new InvalidOperationException($"history visibility of the seeded room: {refused.ErrCode} {refused.Error}");
+        // Visibility applies from the change on: 20 messages after it fill the timeline in both rooms alike.
+        for (var i = 0; i < 20; i++) await SendAsync(bus, roomId, creator, $"after the visibility change {i}");
         var client = await ClientAsync(host);
         var userId = await UserIdAsync(client);
         var invited = await bus.InvokeAsync<RoomCommandResult>(new InviteUser { RoomId = roomId, Sender = creator, UserId = userId });

@@ -13,6 +13,7 @@ public sealed record ServerSignature(string ServerName, Ed25519SigningKey Key);
 /// Events decided by the rules become the PDUs the store keeps: each one completed (<see cref="Pdu.Complete"/>:
 /// <c>auth_events</c>, <c>depth</c>, <c>hashes</c>, from v3 its event ID = reference hash) and signed by the server
 /// (<see cref="EventSigning.Sign"/>), in order, so that each event after the first names the final ID of the one before.
+/// A member event also notes its target's membership before it (<see cref="MemberEvent.PreviousMembership"/>, unsigned).
 /// </summary>
 public static class PduChain
 {
@@ -31,9 +32,9 @@ public static class PduChain
         var state = stateBefore;
         foreach (var decided in events)
         {
-            var ev = sealedEvents.Count == 0
+            var ev = MemberEvent.WithPreviousMembership(sealedEvents.Count == 0
                 ? decided.WithPreviousReferenceHash(lastReferenceHash, version)
-                : decided.After(sealedEvents[^1].EventId, version, ReferenceHashOf(sealedEvents[^1], version));
+                : decided.After(sealedEvents[^1].EventId, version, ReferenceHashOf(sealedEvents[^1], version)), state);
             var sealedEvent = Seal(ev, Pdu.AuthEventsFor(ev, state, version), version, lastDepth + sealedEvents.Count + 1, signer);
             sealedEvents.Add(sealedEvent);
             state = state.Apply(sealedEvent);

@@ -158,6 +158,31 @@ public sealed record MemberEvent : MatrixEvent
     [JsonIgnore] public bool IsGuest => Unsigned?[GuestMarker] is JsonValue v && v.TryGetValue<bool>(out var g) && g;
 
     /// <summary>
+    /// Unsigned key recording the membership the target (the state key) had just before this event, "" when none: the
+    /// membership of the target's member event among the event's own auth events (spec "auth events selection": "the
+    /// current m.room.member event of the target state_key"), noted when the server seals the event. Homeserver-local
+    /// like <see cref="GuestMarker"/> (never served to clients); it lets a projection count a room's members from the
+    /// event alone.
+    /// </summary>
+    public const string PreviousMembershipMarker = "net.matrix_rooms.prev_membership";
+
+    /// <summary>The target's membership before this event ("" when none); null when the event does not say (stored before
+    /// the marker was kept, or imported without it).</summary>
+    [JsonIgnore]
+    public string? PreviousMembership => Unsigned?[PreviousMembershipMarker] is JsonValue v && v.TryGetValue<string>(out var m) ? m : null;
+
+    /// <summary>This member event with <see cref="PreviousMembership"/> taken from <paramref name="stateBefore"/> (the state
+    /// the event is sealed against); any other event as it is.</summary>
+    public static MatrixEvent WithPreviousMembership(MatrixEvent ev, Authorization.IAuthState stateBefore)
+    {
+        if (ev is not MemberEvent { StateKey: { } target }) return ev;
+        var previous = (stateBefore.Get(new StateKey(EventTypes.Member, target)) as MemberEvent)?.Membership ?? "";
+        var unsigned = ev.Unsigned is null ? new JsonObject() : (JsonObject)ev.Unsigned.DeepClone();
+        unsigned[PreviousMembershipMarker] = previous;
+        return ev with { Unsigned = unsigned };
+    }
+
+    /// <summary>
     /// For an invite that exchanges a third-party invite: <c>content.third_party_invite.signed.token</c>, the state key
     /// of the <c>m.room.third_party_invite</c> it claims (spec authorization rules, "If membership is invite … If content
     /// has a third_party_invite property"). Null for every other member event.

@@ -19,6 +19,14 @@ public sealed record SeedOptions
     /// <summary>Events per room, all told (creation and joins included); a room gets at least what creating it and its members' joins take.</summary>
     public int Events { get; init; } = 100;
 
+    /// <summary>
+    /// Activity steps per room (messages, topic/name/visibility/guest-access changes, third-party invites, leaves, kicks,
+    /// bans…) whatever <see cref="Members"/> and <see cref="Events"/> say: rooms of different sizes then differ in their
+    /// members only, with non-member state of the same size (sync-lazy, which measures lazy-loaded members). Null, the
+    /// default: the activity is what <see cref="Events"/> leaves after creation and the joins, so it grows with it.
+    /// </summary>
+    public int? Activity { get; init; }
+
     public int Seed { get; init; } = 1;
     public string ServerName { get; init; } = "localhost";
 
@@ -30,6 +38,7 @@ public sealed record SeedOptions
         if (Rooms < 1) throw new ArgumentException("--rooms must be at least 1");
         if (Members < 1) throw new ArgumentException("--members must be at least 1 (the creator)");
         if (Events < 1) throw new ArgumentException("--events must be at least 1");
+        if (Activity < 0) throw new ArgumentException("the activity must not be negative");
         if (!Domain.Identifiers.ServerName.IsValid(ServerName)) throw new ArgumentException($"'{ServerName}' is not a valid server name");
     }
 }
@@ -83,7 +92,8 @@ public sealed class RoomScript
     public string RoomId { get; }
     public string Creator => _users[0].UserId;
 
-    /// <summary>The room's steps in order; the events of all steps number exactly <see cref="SeedOptions.Events"/> (or the minimum).</summary>
+    /// <summary>The room's steps in order; the events of all steps number exactly <see cref="SeedOptions.Events"/> (or the
+    /// minimum), or with <see cref="SeedOptions.Activity"/> the creation, the joins and that many activity steps.</summary>
     public IEnumerable<SeedStep> Steps()
     {
         var create = CreateStep();
@@ -93,7 +103,8 @@ public sealed class RoomScript
         var joins = new Queue<SeedUser>(_users.Skip(1));
         var publicRoom = JoinRule == JoinRuleValues.Public;
         var required = count + joins.Count * (publicRoom ? 1 : 2);
-        var activities = Math.Max(0, _options.Events - required);
+        var activities = _options.Activity ?? Math.Max(0, _options.Events - required);
+        var budget = _options.Activity is { } fixedActivity ? required + fixedActivity : _options.Events;
         var joinsLeft = joins.Count;
         while (joins.Count > 0 || activities > 0)
         {
@@ -116,7 +127,7 @@ public sealed class RoomScript
                 continue;
             }
             // Activities may each take one event; stop at the room's budget even if joins made it overshoot the plan.
-            if (count >= _options.Events)
+            if (count >= budget)
             {
                 activities = 0;
                 continue;
@@ -249,7 +260,8 @@ public sealed class RoomScript
     /// <summary>The decided event as the PDU the server would store (against the state before it), or as decided without a key.</summary>
     private MatrixEvent Seal(MatrixEvent ev) =>
         _signer is null ? ev
-            : PduChain.Seal(ev.WithPreviousReferenceHash(_lastReferenceHash, _version), Pdu.AuthEventsFor(ev, _state, _version), _version, ++_depth, _signer);
+            : PduChain.Seal(MemberEvent.WithPreviousMembership(ev.WithPreviousReferenceHash(_lastReferenceHash, _version), _state),
+                Pdu.AuthEventsFor(ev, _state, _version), _version, ++_depth, _signer);
 
     private void Track(MatrixEvent ev)
     {

@@ -43,6 +43,7 @@ public static class ClientEvents
         {
             var copy = (JsonObject)unsigned.DeepClone();
             copy.Remove(MemberEvent.GuestMarker);
+            copy.Remove(MemberEvent.PreviousMembershipMarker);
             if (copy.Count > 0) json["unsigned"] = copy;
         }
         if (applied is not null) Unsigned(json)["redacted_because"] = applied.Redaction.ToClientJson();

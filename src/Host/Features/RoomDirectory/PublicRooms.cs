@@ -15,6 +15,7 @@ using Matrix.Rooms.Host.Infrastructure;
 using Matrix.Rooms.Host.Infrastructure.Http;
 using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Matrix.Rooms.Projections.Documents;
+using Matrix.Rooms.Projections.Projections;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Wolverine;
@@ -226,18 +227,14 @@ public static class PublicRoomsEndpoints
         var page = found.Take(limit).ToList();
         if (!forward) page.Reverse();
 
-        // Each room's count from its shard (one batch per shard; with one shard, one batch).
-        var batches = new Dictionary<int, Marten.Services.BatchQuerying.IBatchedQuery>();
-        var counts = page.Select(p =>
-        {
-            var shard = rooms.Shards.ShardOf(p.RoomId);
-            if (!batches.TryGetValue(shard, out var batch)) batches[shard] = batch = rooms.ForShard(shard).CreateBatchQuery();
-            return batch.Query<RoomMember>().Where(m => m.RoomId == p.RoomId && m.Membership == Memberships.Join).Count();
-        }).ToList();
-        foreach (var batch in batches.Values) await batch.Execute(ct);
+        // num_joined_members: one projected row per room (RoomMemberCounts), read from each room's shard.
+        var counts = new Dictionary<string, RoomMemberCounts>(StringComparer.Ordinal);
+        foreach (var shard in page.GroupBy(p => rooms.Shards.ShardOf(p.RoomId)))
+            foreach (var (roomId, count) in await RoomMemberCountReader.LoadAsync(rooms.ForShard(shard.Key), shard.Select(p => p.RoomId).ToList(), ct))
+                counts[roomId] = count;
 
         var chunk = new JsonArray();
-        for (var i = 0; i < page.Count; i++) chunk.Add(Chunk(page[i].RoomId, page[i].State, await counts[i]));
+        for (var i = 0; i < page.Count; i++) chunk.Add(Chunk(page[i].RoomId, page[i].State, counts[page[i].RoomId].Joined));
 
         var answer = new JsonObject { ["chunk"] = chunk, ["total_room_count_estimate"] = total };
         if (page.Count > 0)

@@ -9,6 +9,7 @@ using Matrix.Rooms.Domain.Visibility;
 using Matrix.Rooms.Host.Features.Accounts;
 using Matrix.Rooms.Host.Features.Reading;
 using Matrix.Rooms.Projections.Documents;
+using Matrix.Rooms.Projections.Projections;
 using NodaTime;
 
 namespace Matrix.Rooms.Host.Features.Sync;
@@ -145,18 +146,16 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
             }
         }
 
-        // One round trip: heads, visibility inputs, stripped state for invites and knocks, account data, ephemeral.
+        // One round trip: heads, the user's membership timelines, stripped state for invites and knocks, account data, ephemeral.
         var timelineRooms = plans.Select(p => p.Member.RoomId).ToArray();
         var batch = session.CreateBatchQuery();
         var headsTask = batch.LoadMany<RoomHead>().ById(timelineRooms);
-        var visibilityTask = batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId.IsOneOf(timelineRooms)).ToList();
         var membershipTask = batch.Query<MembershipTimelineEntry>().Where(m => m.UserId == user && m.RoomId.IsOneOf(timelineRooms)).ToList();
         var strippedIds = invites.Concat(knocks).SelectMany(m => StrippedStateTypes.Select(t => RoomStateEntry.IdFor(m.RoomId, new StateKey(t, "")))
             .Append(RoomStateEntry.IdFor(m.RoomId, new StateKey(EventTypes.Member, user)))).ToArray();
         var strippedTask = batch.LoadMany<RoomStateEntry>().ById(strippedIds);
         await batch.Execute(ct);
         var heads = (await headsTask).ToDictionary(h => h.Id);
-        var visibility = (await visibilityTask).ToLookup(v => v.RoomId);
         var membership = (await membershipTask).ToLookup(m => m.RoomId);
         var stripped = (await strippedTask).ToLookup(e => e.RoomId);
 
@@ -167,18 +166,20 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         var stateRows = new Dictionary<string, Task<IReadOnlyList<RoomStateEntry>>>();
         var lazy = filter.State.LazyLoadMembers;
         batch = session.CreateBatchQuery();
-        var viewers = new Dictionary<string, RoomViewer>();
+        var visibilityTasks = new Dictionary<string, (long Head, Task<IReadOnlyList<VisibilityTimelineEntry>> From, Task<IReadOnlyList<VisibilityTimelineEntry>> Before)>();
         foreach (var plan in plans)
         {
             var roomId = plan.Member.RoomId;
             if (!heads.TryGetValue(roomId, out var head)) continue;
-            viewers[roomId] = new RoomViewer(roomId, caller, head.StreamVersion,
-                VisibilityValueTimeline.From(visibility[roomId].Select(v => (v.Position, v.Value))),
-                UserMembershipTimeline.From(membership[roomId].Select(m => (m.Position, m.Membership))));
             var to = Math.Min(plan.To ?? head.StreamVersion, head.StreamVersion);
             var from = plan.From == long.MaxValue ? to + 1 : Math.Max(plan.From, to - window + 1);
             plan.WindowFrom = from;
             plan.WindowTo = to;
+            // The visibility changes that decide the window's events and the room's current value: those from the
+            // window on, and the last one before it ((room, position) index), not every change the room ever had.
+            visibilityTasks[roomId] = (head.StreamVersion,
+                batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId == roomId && v.Position >= from).ToList(),
+                batch.Query<VisibilityTimelineEntry>().Where(v => v.RoomId == roomId && v.Position < from).OrderByDescending(v => v.Position).Take(1).ToList());
             if (to >= from && to >= 1) events[roomId] = batch.Events.FetchStream(roomId, to, null, Math.Max(1, from));
             if (!plan.Joined) continue;
             if (plan.FullState)
@@ -194,7 +195,12 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                 stateRows[roomId] = batch.Query<RoomStateEntry>().Where(e => e.RoomId == roomId && e.StreamVersion >= changedFrom).ToList();
             }
         }
-        if (events.Count > 0 || stateRows.Count > 0) await batch.Execute(ct);
+        if (visibilityTasks.Count > 0 || events.Count > 0 || stateRows.Count > 0) await batch.Execute(ct);
+        var viewers = new Dictionary<string, RoomViewer>();
+        foreach (var (roomId, (headVersion, fromWindow, before)) in visibilityTasks)
+            viewers[roomId] = new RoomViewer(roomId, caller, headVersion,
+                VisibilityValueTimeline.From((await before).Concat(await fromWindow).Select(v => (v.Position, v.Value))),
+                UserMembershipTimeline.From(membership[roomId].Select(m => (m.Position, m.Membership))));
 
         var join = new JsonObject();
         var leave = new JsonObject();
@@ -273,14 +279,17 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         if (lazyMembers.Count > 0)
         {
             var ids = lazyMembers.SelectMany(p => p.Value.Select(u => RoomStateEntry.IdFor(p.Key, new StateKey(EventTypes.Member, u)))).ToArray();
-            // The member rows and every room's joined / invited counts in one round trip.
+            // The member rows and every room's joined / invited counts (one projected RoomMemberCounts row per room,
+            // whatever its size) in one round trip.
             var countBatch = session.CreateBatchQuery();
             var foundTask = countBatch.LoadMany<RoomStateEntry>().ById(ids);
-            var countTasks = lazyMembers.Keys.ToDictionary(r => r, r => (
-                Joined: countBatch.Query<RoomMember>().Where(m => m.RoomId == r && m.Membership == Memberships.Join).Count(),
-                Invited: countBatch.Query<RoomMember>().Where(m => m.RoomId == r && m.Membership == Memberships.Invite).Count()));
+            var countsTask = countBatch.LoadMany<RoomMemberCounts>().ById(lazyMembers.Keys.ToArray());
             await countBatch.Execute(ct);
             var found = (await foundTask).ToLookup(e => e.RoomId);
+            var counts = (await countsTask).ToDictionary(c => c.Id);
+            // A room whose counts were never projected (a database from before the projection): its rows are counted.
+            foreach (var roomId in lazyMembers.Keys.Where(r => !counts.ContainsKey(r)))
+                counts[roomId] = await RoomMemberCountReader.CountRowsAsync(session, roomId, ct);
             var memberAnnotations = await reader.AnnotationsAsync(caller, found.SelectMany(g => g.Select(r => r.Event)), ct);
             foreach (var (plan, room, timeline, _) in built)
             {
@@ -290,9 +299,9 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
                 foreach (var member in found[plan.Member.RoomId].Select(r => r.Event).Where(e => !inTimeline.Contains(e.EventId) && filter.State.Allows(e)))
                     stateEvents.Add(WithoutRoomId(member, memberAnnotations));
                 var summary = (JsonObject)room["summary"]!;
-                var (joined, invited) = countTasks[plan.Member.RoomId];
-                summary["m.joined_member_count"] = await joined;
-                summary["m.invited_member_count"] = await invited;
+                var roomCounts = counts[plan.Member.RoomId];
+                summary["m.joined_member_count"] = roomCounts.Joined;
+                summary["m.invited_member_count"] = roomCounts.Invited;
             }
         }
         foreach (var (plan, room, _, _) in built) (plan.Joined ? join : leave)[plan.Member.RoomId] = room;
