@@ -48,16 +48,8 @@ public static class RebuildComparison
             var results = new Dictionary<string, (double Rate, double PeakMiB, double Seconds)>();
             foreach (var mode in Modes)
             {
-                var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
-                if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(RebuildComparison).Assembly.Location);
-                ToolingScenarios.ToolingRuntime(start); // the same runtime settings for every way, so the ratio compares the rebuilds
-                foreach (var arg in new[] { "rebuild-compare-run", connection, mode }) start.ArgumentList.Add(arg);
-                using var child = Process.Start(start)!;
-                var output = await child.StandardOutput.ReadToEndAsync();
-                await child.WaitForExitAsync();
-                Console.Write(output);
-                if (child.ExitCode != 0) throw new InvalidOperationException($"The {mode} rebuild failed with exit code {child.ExitCode}");
-                var line = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+                // The same runtime settings for every way, so the ratio compares the rebuilds.
+                var line = await ToolingScenarios.RunChildAsync($"{mode} rebuild", "rebuild-compare-run", connection, mode);
                 results[mode] = (double.Parse(line[3], CultureInfo.InvariantCulture), double.Parse(line[4], CultureInfo.InvariantCulture),
                     double.Parse(line[5], CultureInfo.InvariantCulture));
             }

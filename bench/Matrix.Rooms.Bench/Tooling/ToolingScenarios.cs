@@ -57,18 +57,7 @@ public static class ToolingScenarios
         Console.WriteLine($"Seeded {seeded.Events:N0} events in {seeded.Seconds:F1} s ({seeded.Events / seeded.Seconds:N0} events/s)");
 
         // The rebuild runs in a process of its own, so the peak working set it reports is the rebuild's, not the seeding's.
-        // Under `dotnet run` the process is the app host; under `dotnet Matrix.Rooms.Bench.dll` it is dotnet itself.
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
-        ToolingRuntime(start);
-        start.ArgumentList.Add("rebuild-run");
-        start.ArgumentList.Add(connection);
-        using var child = Process.Start(start)!;
-        var output = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
-        Console.Write(output);
-        if (child.ExitCode != 0) throw new InvalidOperationException($"The rebuild process failed with exit code {child.ExitCode}");
-        var result = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+        var result = await RunChildAsync("rebuild", "rebuild-run", connection);
         var size = $"{seeded.Events:N0} events over {rooms:N0} rooms, every projection, sampled verification included";
         BenchMetrics.Record("rebuild_events_per_s", double.Parse(result[1], CultureInfo.InvariantCulture), "events/s", Target.AtLeast(50_000), size);
         BenchMetrics.Record("rebuild_peak_mb", double.Parse(result[2], CultureInfo.InvariantCulture), "MiB", Target.Below(1_024), "peak working set of the rebuild's own process");
@@ -80,16 +69,7 @@ public static class ToolingScenarios
     /// </summary>
     internal static async Task<(long Events, double Seconds)> SeedInChildAsync(string connection, int rooms, int members, int events, int seed)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
-        ToolingRuntime(start);
-        foreach (var arg in new[] { "seed-run", connection }.Concat(new[] { rooms, members, events, seed }.Select(v => v.ToString(CultureInfo.InvariantCulture))))
-            start.ArgumentList.Add(arg);
-        using var child = Process.Start(start)!;
-        var output = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
-        if (child.ExitCode != 0) throw new InvalidOperationException($"The seeding process failed with exit code {child.ExitCode}: {output}");
-        var result = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+        var result = await RunChildAsync("seeding", ["seed-run", connection, .. new[] { rooms, members, events, seed }.Select(v => v.ToString(CultureInfo.InvariantCulture))]);
         return (long.Parse(result[1], CultureInfo.InvariantCulture), double.Parse(result[2], CultureInfo.InvariantCulture));
     }
 
@@ -129,16 +109,7 @@ public static class ToolingScenarios
         {
             // The import runs in a process of its own with the tooling's runtime settings (ToolingRuntime), as the rebuild does.
             var connections = new[] { "export", "import", "import_events" }.Select(d => cluster.CreateDatabase($"bench_{d}_{stamp}")).ToList();
-            var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
-            ToolingRuntime(start);
-            foreach (var arg in new[] { "import-run", events.ToString(CultureInfo.InvariantCulture), stamp }.Concat(connections)) start.ArgumentList.Add(arg);
-            using var child = Process.Start(start)!;
-            var output = await child.StandardOutput.ReadToEndAsync();
-            await child.WaitForExitAsync();
-            Console.Write(output);
-            if (child.ExitCode != 0) throw new InvalidOperationException($"The import process failed with exit code {child.ExitCode}");
-            var result = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+            var result = await RunChildAsync("import", [.. new[] { "import-run", events.ToString(CultureInfo.InvariantCulture), stamp }, .. connections]);
             BenchMetrics.Record("import_events_per_s", double.Parse(result[1], CultureInfo.InvariantCulture), "events/s", Target.AtLeast(50_000),
                 $"one room of {long.Parse(result[2], CultureInfo.InvariantCulture):N0} events, authorization checked, read models included");
             BenchMetrics.Record("import_deferred_events_per_s", double.Parse(result[3], CultureInfo.InvariantCulture), "events/s",
@@ -310,6 +281,25 @@ public static class ToolingScenarios
     internal static void ToolingRuntime(ProcessStartInfo start)
     {
         if (Environment.GetEnvironmentVariable("DOTNET_TieredPGO") is null) start.Environment["DOTNET_TieredPGO"] = "0";
+    }
+
+    /// <summary>
+    /// Runs this bench again as a child process (so a peak working set is the job's own) with the tooling's runtime
+    /// settings (<see cref="ToolingRuntime"/>), echoes its output and returns the fields of its <c>RESULT</c> line.
+    /// Under <c>dotnet run</c> the process is the app host; under <c>dotnet Matrix.Rooms.Bench.dll</c> it is dotnet itself.
+    /// </summary>
+    internal static async Task<string[]> RunChildAsync(string what, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ToolingScenarios).Assembly.Location);
+        ToolingRuntime(start);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var child = Process.Start(start)!;
+        var output = await child.StandardOutput.ReadToEndAsync();
+        await child.WaitForExitAsync();
+        Console.Write(output);
+        if (child.ExitCode != 0) throw new InvalidOperationException($"The {what} process failed with exit code {child.ExitCode}");
+        return output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
     }
 
     /// <summary>The bench databases hold millions of rows; each scenario drops its own when it is done.</summary>

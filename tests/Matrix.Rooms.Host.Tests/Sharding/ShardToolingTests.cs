@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Matrix.Rooms.Host.Infrastructure.Sharding;
 using Matrix.Rooms.Host.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace Matrix.Rooms.Host.Tests.Sharding;
 
@@ -17,15 +16,6 @@ public sealed class ShardToolingTests(ShardedHostFixture host)
     {
         ["ConnectionStrings__Marten"] = main, ["MatrixRooms__Shards__0"] = shard, ["MatrixRooms__PasswordHashIterations"] = "1000",
     };
-
-    private static async Task<long> EventCountAsync(string connectionString, string roomId)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var count = new NpgsqlCommand("select count(*) from mt_events where stream_id = @id", connection);
-        count.Parameters.AddWithValue("id", roomId);
-        return (long)(await count.ExecuteScalarAsync())!;
-    }
 
     [Fact]
     public async Task Export_room_state_rebuild_and_import_work_over_both_shards()
@@ -65,8 +55,8 @@ public sealed class ShardToolingTests(ShardedHostFixture host)
             foreach (var (shard, roomId) in rooms)
             {
                 var (mine, other) = shard == 0 ? (freshMain, freshShard) : (freshShard, freshMain);
-                (await EventCountAsync(mine, roomId)).Should().Be(await EventCountAsync(shard == 0 ? main : host.ShardConnectionString, roomId));
-                (await EventCountAsync(other, roomId)).Should().Be(0);
+                (await ShardingTests.EventCountAsync(mine, roomId)).Should().Be(await ShardingTests.EventCountAsync(shard == 0 ? main : host.ShardConnectionString, roomId));
+                (await ShardingTests.EventCountAsync(other, roomId)).Should().Be(0);
             }
             // The tools changed nothing the serving Host relies on: it still appends in both shards.
             foreach (var roomId in rooms.Values) await host.SendMessageAsync(token, roomId, "after the tools");

@@ -48,7 +48,8 @@ public sealed class ShardingTests(ShardedHostFixture host)
         return rooms;
     }
 
-    private static async Task<long> EventCountAsync(string connectionString, string roomId)
+    /// <summary>How many events of <paramref name="roomId"/> one database's <c>mt_events</c> holds.</summary>
+    internal static async Task<long> EventCountAsync(string connectionString, string roomId)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
