@@ -129,12 +129,21 @@ public static class ClusterScenario
         public async Task<IReadOnlyList<Sender>> PrepareAsync(int clients)
         {
             var tag = Guid.NewGuid().ToString("N")[..6];
-            return await Task.WhenAll(Enumerable.Range(0, clients).Select(async i =>
+            try
             {
-                var node = _nodes[i % _nodes.Count].BaseUrl;
-                var (_, token) = await _http.RegisterAsync(node, $"bench{i}_{tag}");
-                return new Sender(token, await _http.CreateRoomAsync(node, token), i % _nodes.Count);
-            }));
+                return await Task.WhenAll(Enumerable.Range(0, clients).Select(async i =>
+                {
+                    var node = _nodes[i % _nodes.Count].BaseUrl;
+                    var (_, token) = await _http.RegisterAsync(node, $"bench{i}_{tag}");
+                    return new Sender(token, await _http.CreateRoomAsync(node, token), i % _nodes.Count);
+                }));
+            }
+            catch
+            {
+                // The nodes' logs say why a request failed; they go with the nodes when the run is disposed.
+                foreach (var node in _nodes) Console.Error.WriteLine($"--- node {node.Name}:\n{node.Output}");
+                throw;
+            }
         }
 
         /// <summary>Sends answered 200 per second, over <paramref name="duration"/> after a warm-up.</summary>

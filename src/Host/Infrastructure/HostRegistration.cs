@@ -101,6 +101,13 @@ public static class HostRegistration
                 options.Schema.For<SentTransaction>().Index(x => x.EventId);
                 options.Schema.For<RoomAliasEntry>().Index(x => x.RoomId);
                 options.Schema.For<PublishedRoom>();
+                options.Schema.For<Features.Profile.UserProfile>();
+                options.Schema.For<Features.Devices.DeviceName>();
+                options.Schema.For<Features.Forget.ForgottenRoom>();
+                options.Schema.For<Features.PushRules.PushRuleSettings>();
+                // Every document type is registered, so its table is created at start-up (below), not on its first use:
+                // several nodes starting on a fresh database raced to create one, and a request answered 500
+                // (Infrastructure/SchemaAtStartupTests).
                 options.Logger(new ParameterFreeMartenLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger<IDocumentStore>()));
                 shards.Configure(options, main, DatabaseConnection.WithStatementPreparation);
                 return options;

@@ -56,6 +56,32 @@ public sealed class SpecAnswerTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task Lazy_loaded_members_of_messages_are_the_senders_as_the_reader_may_see_them()
+    {
+        var alice = await fixture.RegisterAsync();
+        var bob = await fixture.RegisterAsync();
+        var carol = await fixture.RegisterAsync();
+        var room = await fixture.CreateRoomAsync(alice.Token, new JsonObject { ["preset"] = "public_chat" });
+        (await fixture.JoinAsync(bob.Token, room)).Status.Should().Be(200);
+        (await fixture.JoinAsync(carol.Token, room)).Status.Should().Be(200);
+        await fixture.SendMessageAsync(bob.Token, room, "hello");
+        var r = $"{V3}/rooms/{HostFixture.Room(room)}";
+        (await fixture.PostAsync($"{r}/leave", new JsonObject(), carol.Token)).Status.Should().Be(200);
+        var renamed = await fixture.SetStateAsync(bob.Token, room, "m.room.member", new JsonObject { ["membership"] = "join", ["displayname"] = "Bob Renamed" }, bob.UserId);
+        var lazy = Uri.EscapeDataString("""{"types":["m.room.message"],"lazy_load_members":true}""");
+
+        // Joined: the sender's member event now (read by ID); only senders of the page, not the room's other members.
+        var (_, now) = await fixture.GetAsync($"{r}/messages?dir=b&filter={lazy}", alice.Token);
+        now["state"]!.AsArray().Should().ContainSingle().Which!["event_id"]!.GetValue<string>().Should().Be(renamed);
+        // Left: as of the leave (spec: a former member sees the room as it was when they left).
+        var (_, then) = await fixture.GetAsync($"{r}/messages?dir=b&filter={lazy}", carol.Token);
+        then["chunk"]!.AsArray().Should().ContainSingle();
+        var before = then["state"]!.AsArray().Should().ContainSingle().Which!;
+        before["event_id"]!.GetValue<string>().Should().NotBe(renamed);
+        before["state_key"]!.GetValue<string>().Should().Be(bob.UserId);
+    }
+
+    [Fact]
     public async Task Members_membership_and_not_membership_combine_as_or()
     {
         var alice = await fixture.RegisterAsync();

@@ -151,7 +151,7 @@ public static class ReadEndpoints
     private static async Task<JsonArray> SenderMembersAsync(RoomReader reader, RoomViewer viewer, IEnumerable<MatrixEvent> events, CancellationToken ct)
     {
         var senders = events.Select(e => e.Sender).ToHashSet(StringComparer.Ordinal);
-        var members = (await reader.StateAsync(viewer.RoomId, viewer.StatePosition, ct)).OfType<MemberEvent>().Where(m => senders.Contains(m.StateKey!)).ToList();
+        var members = await reader.MemberEventsAsync(viewer.RoomId, senders, viewer.StatePosition, ct);
         return members.ToClientJson(await reader.AnnotationsAsync(viewer.Caller, members, ct));
     }
 

@@ -166,6 +166,19 @@ public sealed class RoomReader(IQuerySession session, Infrastructure.Sharding.Ro
         return new EventAnnotations(transactionIds, applied);
     }
 
+    /// <summary>
+    /// The member events of <paramref name="userIds"/> in the room's state now (<paramref name="position"/> null: one
+    /// load of their room_state rows by ID, however many members the room has) or as of a past position (the fold).
+    /// </summary>
+    public async Task<IReadOnlyList<MemberEvent>> MemberEventsAsync(string roomId, IReadOnlyCollection<string> userIds, long? position, CancellationToken ct)
+    {
+        if (userIds.Count == 0) return [];
+        if (position is not null)
+            return (await StateAsync(roomId, position, ct)).OfType<MemberEvent>().Where(m => userIds.Contains(m.StateKey!)).ToList();
+        var rows = await Room(roomId).LoadManyAsync<RoomStateEntry>(ct, userIds.Select(u => RoomStateEntry.IdFor(roomId, EventTypes.Member, u)));
+        return rows.OrderBy(r => r.StreamVersion).Select(r => r.Event).OfType<MemberEvent>().ToList();
+    }
+
     public async Task<MatrixEvent?> StateEventAsync(string roomId, StateKey key, long? position, CancellationToken ct)
     {
         if (position is null)
