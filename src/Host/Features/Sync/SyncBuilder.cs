@@ -66,6 +66,34 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
         return new SyncToken(events, await EphemeralStream.HeadAsync(EphemeralSession ?? session, ct));
     }
 
+    /// <summary>
+    /// The user's membership in each of their rooms: three columns of their <see cref="RoomMember"/> rows (the
+    /// (user) index), read as text rather than as documents — a user in 1,000 rooms costs one index range, not
+    /// 1,000 JSON documents built by PostgreSQL and parsed here.
+    /// </summary>
+    private async Task<List<MembershipRow>> MembershipsAsync(string user, CancellationToken ct)
+    {
+        var table = session.DocumentStore.Options.FindOrResolveDocumentType(typeof(RoomMember)).TableName.QualifiedName;
+        var rows = await session.AdvancedSql.QueryAsync<string>(
+            // room_id and membership are duplicated columns; the JSON is camel-cased (MatrixRoomsStore), and
+            // data ->> 'userId' is the expression of the (user) index.
+            $"select membership || '|' || (data ->> 'streamVersion') || '|' || room_id from {table} where data ->> 'userId' = ?", ct, user);
+        var members = new List<MembershipRow>(rows.Count);
+        foreach (var row in rows)
+        {
+            // The room ID last: it is the one field that may hold the separator.
+            var first = row.IndexOf('|');
+            var second = row.IndexOf('|', first + 1);
+            members.Add(new MembershipRow
+            {
+                Membership = row[..first],
+                StreamVersion = long.Parse(row.AsSpan(first + 1, second - first - 1), CultureInfo.InvariantCulture),
+                RoomId = row[(second + 1)..],
+            });
+        }
+        return members;
+    }
+
     /// <summary>The largest position ever handed out, to refuse tokens from elsewhere.</summary>
     public async Task<long> MaxSequenceAsync(CancellationToken ct) =>
         (await session.AdvancedSql.QueryAsync<long>($"select coalesce(max(seq_id), 0) from {EventsTable}", ct))[0];
@@ -74,9 +102,7 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
     {
         var user = caller.UserId;
         // Only the three fields sync needs: a user in 1,000 rooms reads 1,000 small rows, not 1,000 documents.
-        var members = (await session.Query<RoomMember>().Where(m => m.UserId == user)
-                .Select(m => new MembershipRow { RoomId = m.RoomId, Membership = m.Membership, StreamVersion = m.StreamVersion }).ToListAsync(ct))
-            .Where(m => filter.AllowsRoom(m.RoomId)).ToList();
+        var members = (await MembershipsAsync(user, ct)).Where(m => filter.AllowsRoom(m.RoomId)).ToList();
         var wakeKeys = new HashSet<string>(members.Where(m => m.Membership is not (Memberships.Leave or Memberships.Ban)).Select(m => SyncNotify.RoomKey(m.RoomId)))
             { SyncNotify.UserKey(user) };
 
