@@ -17,7 +17,7 @@ namespace Matrix.Rooms.Host.Tests.ThirdPartyInvites;
 /// are its own), with the embedded identity server, a small invite rate limit, and three trusted identity servers that
 /// fail in the three ways the homeserver must survive: nothing listening, never answering, answering 500.
 /// </summary>
-public sealed class ThirdPartyInviteFixture : IAsyncLifetime
+public class ThirdPartyInviteFixture : IAsyncLifetime
 {
     public const int InviteBurst = 6;
 
@@ -49,6 +49,7 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:1:TimeoutSeconds", "1");
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:2:Name", "broken.test");
             builder.UseSetting("MatrixRooms:IdentityServer:Trusted:2:BaseUrl", $"http://{FailingServer.Authority}");
+            Configure(builder);
             builder.ConfigureServices(services =>
             {
                 services.RunWolverineInSoloMode();
@@ -57,6 +58,9 @@ public sealed class ThirdPartyInviteFixture : IAsyncLifetime
             });
         });
     }
+
+    /// <summary>More settings for a fixture of its own (e.g. the sharded one: ShardedThirdPartyInviteTests).</summary>
+    protected virtual void Configure(IWebHostBuilder builder) { }
 
     public async Task DisposeAsync()
     {
