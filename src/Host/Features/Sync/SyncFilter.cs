@@ -34,6 +34,9 @@ public sealed record EventFilter
     /// <summary>RoomEventFilter <c>contains_url</c>: true keeps only events whose content has a <c>url</c>, false only those without.</summary>
     public bool? ContainsUrl { get; init; }
 
+    /// <summary>True when the filter keeps every event of a room it allows (no type, sender or url condition).</summary>
+    public bool KeepsEveryEvent => Types is null && NotTypes.Count == 0 && Senders is null && NotSenders.Count == 0 && ContainsUrl is null;
+
     public bool Allows(MatrixEvent e) => AllowsType(e.Type) && AllowsSender(e.Sender) && AllowsRoom(e.RoomId)
         && (ContainsUrl is not { } url || (e.Content["url"] is not null) == url);
 
