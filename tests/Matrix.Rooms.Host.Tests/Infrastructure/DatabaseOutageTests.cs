@@ -44,12 +44,23 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         _cluster = EmbeddedPostgres.StartOrAttach(Options, NullLogger.Instance);
         _proxy = new CommitCuttingProxy(_cluster.Port);
         var connectionString = new NpgsqlConnectionStringBuilder(_cluster.ConnectionString()) { Port = _proxy.Port }.ConnectionString;
-        _host = await AlbaHost.For<Program>(builder =>
+        try
         {
-            builder.UseSetting("ConnectionStrings:Marten", connectionString);
-            builder.UseSetting("MatrixRooms:PasswordHashIterations", "1000");
-            builder.ConfigureServices(services => services.RunWolverineInSoloMode());
-        });
+            _host = await AlbaHost.For<Program>(builder =>
+            {
+                builder.UseSetting("ConnectionStrings:Marten", connectionString);
+                builder.UseSetting("MatrixRooms:PasswordHashIterations", "1000");
+                builder.ConfigureServices(services => services.RunWolverineInSoloMode());
+            });
+        }
+        catch
+        {
+            // A Host that fails to start must not leave this test's own PostgreSQL server running after the run.
+            await _proxy.DisposeAsync();
+            _cluster.Dispose();
+            _cluster = null!;
+            throw;
+        }
         _http = new HostClient(_host);
     }
 
@@ -235,7 +246,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task DisposeAsync()
     {
-        await _host.DisposeAsync();
+        if (_host is not null) await _host.DisposeAsync();
+        if (_cluster is null) return; // stopped when the Host failed to start
         await _proxy.DisposeAsync();
         _cluster.Dispose();
         NpgsqlConnection.ClearAllPools();
