@@ -336,7 +336,8 @@ public sealed class ProjectionRebuilder(IDocumentStore store, ILogger<Projection
     /// <summary>The most events a catch-up round may still have applied for the rest to be left to the switch.</summary>
     private const int SwitchTailEvents = 100;
 
-    /// <summary>Rooms whose stream grew past what the rebuild applied (appends during the rebuild): apply their tails, until none is behind.</summary>
+    /// <summary>Rooms whose stream grew past what the rebuild applied (appends during the rebuild): apply their tails, until
+    /// none is behind or what is left is short enough for the switch's round (<see cref="SwitchTailEvents"/>).</summary>
     private async Task CatchUpAsync(RunState state, StoreDocumentWriter writer, int pageSize, IRebuildObserver observer, CancellationToken ct)
     {
         await using var connection = store.Storage.Database.CreateConnection();

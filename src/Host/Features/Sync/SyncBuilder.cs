@@ -101,7 +101,6 @@ public sealed class SyncBuilder(IQuerySession session, RoomReader reader, IClock
     public async Task<SyncResponse> BuildAsync(Caller caller, SyncFilter filter, SyncToken? since, bool fullState, SyncToken now, CancellationToken ct)
     {
         var user = caller.UserId;
-        // Only the three fields sync needs: a user in 1,000 rooms reads 1,000 small rows, not 1,000 documents.
         var members = (await MembershipsAsync(user, ct)).Where(m => filter.AllowsRoom(m.RoomId)).ToList();
         var wakeKeys = new HashSet<string>(members.Where(m => m.Membership is not (Memberships.Leave or Memberships.Ban)).Select(m => SyncNotify.RoomKey(m.RoomId)))
             { SyncNotify.UserKey(user) };
